@@ -1,0 +1,425 @@
+"""Pure-Python engine: the readable reference for the engine contract.
+
+``_engine_c.pyx`` implements the same contract in Cython; ``_engine.py`` picks
+one of the two at import time. Both export the same names.
+
+The contract
+============
+
+Registry
+    Every signal holds one ``Registry`` in its instance dict under
+    ``REGISTRY_ATTR``. ``registry_of(signal)`` returns it, creating it on first
+    use (adopting a ``receivers`` list that Django's own ``__init__`` stored in
+    the instance dict). The registry keeps:
+
+    - ``entries``: lookup key -> ``Entry``, in connection order (a dict, so
+      connect and disconnect are O(1));
+    - ``any_sender``: the entries connected with ``sender=None``;
+    - ``by_sender``: sender key -> that sender's own entries;
+    - ``prepared``: sender key -> ``Snapshot``, the merged receivers of one
+      sender (its own and the ``any_sender`` ones, in connection order), built on
+      first send and dropped by any change that affects it. Senders without
+      receivers of their own share ``any_snapshot`` and store nothing.
+
+    A ``Snapshot`` is immutable: a send iterates the one it fetched even if
+    another thread connects or disconnects meanwhile. Mutations run under the
+    signal's ``lock``; a send takes the lock only when it must build a snapshot or
+    apply pending clean-up.
+
+Receivers list
+    ``signal.receivers`` is a real list of ``(lookup_key, receiver_or_ref,
+    sender_ref, is_async)`` items (Django 6 layout), built on first read and kept
+    in step by connect. Assigning a list, changing the list's length in place, or
+    calling ``signal.sender_receivers_cache.clear()`` makes the registry adopt the
+    list before the next operation. Adopted lists are de-duplicated by lookup key
+    (first item wins).
+
+Weak references
+    Weak receivers and senders hold weak references whose callback only sets
+    ``registry.dead``; the next operation removes dead entries under the lock.
+
+Functions meant to be methods of a signal class (``self`` is the signal)
+    ``send``, ``send_robust``, ``has_listeners``, ``_live_receivers``,
+    ``_clear_dead_receivers`` (the caller holds the lock, as in Django),
+    ``_flag_dead_receivers``, ``_connect_receiver(lookup_key, receiver, sender,
+    weak, is_async)`` (the public ``connect`` has validated its arguments) and
+    ``_disconnect_receiver(lookup_key) -> bool``; and the data descriptors
+    ``receivers`` and ``sender_receivers_cache``.
+
+Sending
+    ``send`` returns ``[]`` at once when nothing is connected; goes through
+    ``self._live_receivers`` when a subclass or a monitoring tool replaced it;
+    otherwise calls each live sync receiver of the sender's snapshot as
+    ``receiver(signal=self, sender=sender, **named)`` in connection order, then
+    the async ones together. ``send_robust`` does the same and turns each
+    ``Exception`` into that receiver's response, logging it.
+"""
+
+import threading
+import weakref
+
+from ._common import (
+    NONE_ID,
+    REGISTRY_ATTR,
+    ReceiversAttribute,
+    SenderCacheAttribute,
+    SenderCacheView,
+    call_receivers,
+    make_id,
+    send_through_live_receivers,
+)
+
+COMPILED = False
+
+
+class Entry:
+    """One connected receiver, with everything a send needs decided in advance."""
+
+    __slots__ = (
+        "item",
+        "key",
+        "sender_key",
+        "target",
+        "weak",
+        "is_async",
+        "refs",
+        "seq",
+    )
+
+    def __init__(self, item, on_death=None):
+        """Build from a ``receivers`` item.
+
+        ``on_death`` is given for items this registry did not create: their weak
+        references do not report deaths to it, so it watches the referents itself.
+        """
+        self.item = item
+        self.key = item[0]
+        self.sender_key = self.key[1]
+        self.target = item[1]
+        self.weak = isinstance(self.target, weakref.ReferenceType)
+        if len(item) >= 4:
+            sender_ref, self.is_async = item[2], bool(item[3])
+        else:  # Django 5.2 layout: (lookup_key, receiver_or_ref, is_async)
+            sender_ref, self.is_async = None, bool(item[2])
+        refs = [sender_ref] if sender_ref is not None else []
+        if self.weak:
+            refs.append(self.target)
+            if isinstance(self.target, weakref.WeakMethod):
+                refs.append(self.target._func_ref)
+        if on_death is not None:
+            refs = [_watch(ref, on_death) for ref in refs]
+        self.refs = tuple(refs)
+        self.seq = 0
+
+    def resolve(self):
+        """Return the receiver to call, or ``None`` if it has died."""
+        return self.target() if self.weak else self.target
+
+    def alive(self):
+        return all(ref() is not None for ref in self.refs)
+
+
+def _watch(ref, on_death):
+    """A weak reference to ``ref``'s referent that calls ``on_death`` (a dead one if gone)."""
+    referent = ref()
+    if referent is None:
+        return ref
+    return weakref.ref(referent, on_death)
+
+
+class Snapshot:
+    """The receivers of one sender, split by how a send calls them."""
+
+    __slots__ = ("sync", "async_")
+
+    def __init__(self, entries):
+        self.sync = tuple(e for e in entries if not e.is_async)
+        self.async_ = tuple(e for e in entries if e.is_async)
+
+
+def _entry_from_foreign_item(item, on_death):
+    try:
+        return Entry(item, on_death)
+    except (TypeError, IndexError, AttributeError):
+        raise TypeError(
+            "signal.receivers items must be (lookup_key, receiver_or_ref, "
+            f"sender_ref, is_async) tuples, got {item!r}"
+        ) from None
+
+
+def _by_seq(entry):
+    return entry.seq
+
+
+class Registry:
+    """Receivers of one signal, indexed by lookup key and by sender."""
+
+    def __init__(self, lock):
+        self.lock = lock
+        self.cache_view = SenderCacheView(self)
+        self.dead = False  # a weak receiver or sender died
+        self.resync = False  # ``list`` must be adopted again
+        self.list = None  # the list object ``signal.receivers`` returns
+        self.list_len = 0  # its length when last in step
+        self.entries = {}
+        self.any_sender = {}
+        self.by_sender = {}
+        self.prepared = {}
+        self.any_snapshot = None
+        self.next_seq = 0
+
+    # -- state kept in step with ``signal.receivers`` -------------------------------
+
+    def flag_dead(self, reference=None):
+        """Weakref callback: may run inside garbage collection, so only set a flag."""
+        self.dead = True
+
+    def request_resync(self):
+        self.resync = True
+
+    def stale(self):
+        return (
+            self.dead
+            or self.resync
+            or (self.list is not None and len(self.list) != self.list_len)
+        )
+
+    def refresh(self):
+        """Apply pending adoption and clean-up. The caller holds the lock."""
+        if self.resync or (self.list is not None and len(self.list) != self.list_len):
+            self.resync = False
+            self._adopt(self.list if self.list is not None else [])
+        if self.dead:
+            self.dead = False
+            for entry in [e for e in self.entries.values() if not e.alive()]:
+                self.remove(entry.key)
+
+    def ensure_fresh(self):
+        if self.stale():
+            with self.lock:
+                self.refresh()
+
+    def _adopt(self, items):
+        known = {id(e.item): e for e in self.entries.values()}
+        adopted = []
+        for item in items:
+            entry = known.get(id(item))
+            if entry is None or entry.item is not item:
+                entry = _entry_from_foreign_item(item, self.flag_dead)
+                self.dead = self.dead or not entry.alive()
+            adopted.append(entry)
+        self._clear_indexes()
+        for entry in adopted:
+            self._index(entry)
+        self.list = items
+        self.list_len = len(items)
+
+    def _clear_indexes(self):
+        self.entries = {}
+        self.any_sender = {}
+        self.by_sender = {}
+        self.prepared = {}
+        self.any_snapshot = None
+
+    def get_list(self):
+        if self.list is None:
+            self.list = [e.item for e in list(self.entries.values())]
+            self.list_len = len(self.list)
+        return self.list
+
+    def set_list(self, items):
+        self.list = items if type(items) is list else list(items)
+        self.resync = True
+
+    # -- mutations (the caller holds the lock and has called refresh()) -------------
+
+    def _index(self, entry):
+        if entry.key in self.entries:
+            return False
+        entry.seq = self.next_seq
+        self.next_seq += 1
+        self.entries[entry.key] = entry
+        if entry.sender_key == NONE_ID:
+            self.any_sender[entry.key] = entry
+            self.any_snapshot = None
+            self.prepared.clear()
+        else:
+            self.by_sender.setdefault(entry.sender_key, {})[entry.key] = entry
+            self.prepared.pop(entry.sender_key, None)
+        return True
+
+    def add(self, entry):
+        """Index ``entry`` unless its lookup key is taken; keep the list in step."""
+        if self._index(entry) and self.list is not None:
+            self.list.append(entry.item)
+            self.list_len += 1
+
+    def remove(self, key):
+        """Remove the entry with ``key``; return whether there was one."""
+        entry = self.entries.pop(key, None)
+        if entry is None:
+            return False
+        if entry.sender_key == NONE_ID:
+            del self.any_sender[key]
+            self.any_snapshot = None
+            self.prepared.clear()
+        else:
+            own = self.by_sender[entry.sender_key]
+            del own[key]
+            if not own:
+                del self.by_sender[entry.sender_key]
+            self.prepared.pop(entry.sender_key, None)
+        if self.list is not None:
+            if self.list and self.list[-1] is entry.item:
+                self.list.pop()
+                self.list_len -= 1
+            else:  # rebuilt on next read; removing from the middle would be O(n)
+                self.list = None
+        return True
+
+    # -- reading ---------------------------------------------------------------------
+
+    def snapshot(self, sender):
+        """Return the ``Snapshot`` of receivers for ``sender``."""
+        sender_key = make_id(sender)
+        snap = self.prepared.get(sender_key)
+        if snap is not None:
+            return snap
+        if sender_key not in self.by_sender:
+            snap = self.any_snapshot
+            if snap is None:
+                with self.lock:
+                    snap = self.any_snapshot = Snapshot(list(self.any_sender.values()))
+            return snap
+        with self.lock:
+            own = self.by_sender.get(sender_key, {})
+            merged = sorted([*own.values(), *self.any_sender.values()], key=_by_seq)
+            snap = self.prepared[sender_key] = Snapshot(merged)
+        return snap
+
+    def live_receivers(self, sender):
+        """Return ``(sync_receivers, async_receivers)``, resolved and alive."""
+        self.ensure_fresh()
+        if not self.entries:
+            return [], []
+        snap = self.snapshot(sender)
+        return _resolve(snap.sync), _resolve(snap.async_)
+
+
+def _resolve(entries):
+    return [r for r in (e.resolve() for e in entries) if r is not None]
+
+
+def registry_of(signal):
+    """Return ``signal``'s registry, creating it on first use."""
+    try:
+        return signal.__dict__[REGISTRY_ATTR]
+    except KeyError:
+        return _create_registry(signal)
+
+
+def _create_registry(signal):
+    state = signal.__dict__
+    lock = state.get("lock")
+    if lock is None:
+        lock = state.setdefault("lock", threading.Lock())
+    registry = Registry(lock)
+    registry = state.setdefault(REGISTRY_ATTR, registry)
+    items = state.pop("receivers", None)  # set by Django's __init__ before install
+    if items:
+        registry.set_list(items)
+    state.pop("sender_receivers_cache", None)
+    return registry
+
+
+# -- functions that serve as methods of a signal class ---------------------------------
+
+
+def _send(self, sender, named, robust):
+    registry = registry_of(self)
+    registry.ensure_fresh()
+    if not registry.entries:
+        return []
+    if type(self)._live_receivers is not _live_receivers:
+        return send_through_live_receivers(self, sender, named, robust)
+    snap = registry.snapshot(sender)
+    responses = call_receivers(self, sender, named, _resolve(snap.sync), robust)
+    if snap.async_:
+        from ._async import send_async_receivers
+
+        receivers = _resolve(snap.async_)
+        if receivers:
+            responses.extend(send_async_receivers(self, sender, named, receivers, robust))
+    return responses
+
+
+def send(self, sender, **named):
+    """Send the signal from ``sender`` to its receivers; return ``[(receiver, response), ...]``.
+
+    A receiver's exception propagates and ends the dispatch.
+    """
+    return _send(self, sender, named, False)
+
+
+def send_robust(self, sender, **named):
+    """Like ``send``, but a receiver's ``Exception`` is logged and returned as its response."""
+    return _send(self, sender, named, True)
+
+
+def has_listeners(self, sender=None):
+    """Return whether any live receiver would receive a send from ``sender``."""
+    if type(self)._live_receivers is not _live_receivers:
+        sync_receivers, async_receivers = self._live_receivers(sender)
+        return bool(sync_receivers or async_receivers)
+    registry = registry_of(self)
+    registry.ensure_fresh()
+    if not registry.entries:
+        return False
+    snap = registry.snapshot(sender)
+    return any(e.resolve() is not None for e in snap.sync + snap.async_)
+
+
+def _live_receivers(self, sender):
+    """Return ``(sync_receivers, async_receivers)`` that a send from ``sender`` would call."""
+    return registry_of(self).live_receivers(sender)
+
+
+def _clear_dead_receivers(self):
+    """Drop dead receivers now. The caller holds ``self.lock``, as in Django."""
+    registry_of(self).refresh()
+
+
+def _flag_dead_receivers(self, reference=None):
+    registry_of(self).flag_dead()
+
+
+def _connect_receiver(self, lookup_key, receiver, sender, weak, is_async):
+    """Register ``receiver`` under ``lookup_key`` unless the key is taken."""
+    registry = registry_of(self)
+    if weak:
+        ref = weakref.ref
+        if hasattr(receiver, "__self__") and hasattr(receiver, "__func__"):
+            ref = weakref.WeakMethod
+        receiver = ref(receiver, registry.flag_dead)
+    sender_ref = None
+    if sender is not None:
+        try:
+            sender_ref = weakref.ref(sender, registry.flag_dead)
+        except TypeError:
+            pass
+    entry = Entry((lookup_key, receiver, sender_ref, is_async))
+    with registry.lock:
+        registry.refresh()
+        registry.add(entry)
+
+
+def _disconnect_receiver(self, lookup_key):
+    """Remove the receiver registered under ``lookup_key``; return whether one was."""
+    registry = registry_of(self)
+    with registry.lock:
+        registry.refresh()
+        return registry.remove(lookup_key)
+
+
+receivers = ReceiversAttribute(registry_of)
+sender_receivers_cache = SenderCacheAttribute(registry_of)

@@ -1,0 +1,189 @@
+"""The public API: ``Signal`` and ``receiver``, a drop-in for ``django.dispatch``.
+
+The methods written here are the ones off the hot path. ``send``,
+``send_robust``, ``has_listeners`` and the receiver registry come straight from
+the engine (``fastsignal._engine``), so a send runs no Python frame of ours
+before the dispatch loop when the compiled engine is in use.
+"""
+
+import threading
+
+from . import _engine_py
+from ._engine import engine as _engine
+from ._common import is_async_callable, make_id
+
+#: Names every engine provides, each installed as an attribute of a signal class.
+ENGINE_ATTRIBUTES = (
+    "send",
+    "send_robust",
+    "has_listeners",
+    "_live_receivers",
+    "_clear_dead_receivers",
+    "_flag_dead_receivers",
+    "_connect_receiver",
+    "_disconnect_receiver",
+    "receivers",
+    "sender_receivers_cache",
+)
+
+
+def engine_attributes(engine):
+    """Return ``{name: attribute}`` of ``engine`` for a signal class."""
+    return {name: getattr(engine, name) for name in ENGINE_ATTRIBUTES}
+
+
+_settings = None
+
+
+def _django_settings():
+    """Return ``django.conf.settings`` if Django is importable, else ``None``."""
+    global _settings
+    if _settings is None:
+        try:
+            from django.conf import settings
+        except ImportError:
+            settings = False
+        _settings = settings
+    return _settings or None
+
+
+def _check_receiver(receiver):
+    if not callable(receiver):
+        raise TypeError("Signal receivers must be callable.")
+    settings = _django_settings()
+    if settings is not None and settings.configured and settings.DEBUG:
+        from django.utils.inspect import func_accepts_kwargs
+
+        if not func_accepts_kwargs(receiver):
+            raise ValueError("Signal receivers must accept keyword arguments (**kwargs).")
+
+
+def _lookup_key(receiver, sender, dispatch_uid):
+    if dispatch_uid:
+        return (dispatch_uid, make_id(sender))
+    return (make_id(receiver), make_id(sender))
+
+
+class Signal:
+    """A signal: receivers connect to it, senders send it.
+
+    Attributes kept compatible with ``django.dispatch.Signal``:
+
+    ``receivers``
+        a list of ``((lookup_key, sender_key), receiver_or_weakref, sender_ref,
+        is_async)`` in connection order; assigning a new list is honoured.
+    ``lock``
+        the ``threading.Lock`` held while receivers change.
+    ``use_caching``
+        accepted for compatibility; every sender's receivers are always kept ready.
+    ``sender_receivers_cache``
+        ``clear()`` makes the signal re-read ``receivers``.
+    """
+
+    def __init__(self, use_caching=False):
+        """Create a new signal."""
+        self.lock = threading.Lock()
+        self.use_caching = use_caching
+
+    def connect(self, receiver, sender=None, weak=True, dispatch_uid=None):
+        """Connect ``receiver`` to this signal.
+
+        Arguments:
+
+            receiver
+                A callable accepting keyword arguments (``**kwargs``): a function,
+                a bound method, any callable object, or a coroutine function.
+                Must be weakly referenceable when ``weak`` is true.
+
+            sender
+                Only sends from this object reach the receiver; ``None`` (the
+                default) receives from every sender.
+
+            weak
+                Hold the receiver by a weak reference (the default): it is
+                disconnected when it is garbage collected. Bound methods are held
+                through ``weakref.WeakMethod``.
+
+            dispatch_uid
+                A hashable identifier for the receiver. A second receiver with the
+                same identifier (and sender) is not added.
+
+        Connecting a receiver that is already connected for that sender does
+        nothing. Raises ``TypeError`` for a non-callable receiver; with Django's
+        settings configured and ``DEBUG`` on, ``ValueError`` for a receiver that
+        does not accept ``**kwargs``.
+        """
+        _check_receiver(receiver)
+        self._connect_receiver(
+            _lookup_key(receiver, sender, dispatch_uid),
+            receiver,
+            sender,
+            weak,
+            is_async_callable(receiver),
+        )
+
+    def disconnect(self, receiver=None, sender=None, dispatch_uid=None):
+        """Disconnect a receiver; return ``True`` if one was connected.
+
+        Identify it by ``receiver`` or by ``dispatch_uid``, with the ``sender``
+        it was connected for. Weakly connected receivers need not be
+        disconnected: they go when they are garbage collected.
+        """
+        return self._disconnect_receiver(_lookup_key(receiver, sender, dispatch_uid))
+
+    async def asend(self, sender, **named):
+        """Send from async code; return ``[(receiver, response), ...]``.
+
+        Sync receivers run first, together in one ``sync_to_async`` call; then
+        async receivers run concurrently in an ``asyncio.TaskGroup``, sharing one
+        ``contextvars`` context. Results list sync receivers first, each group in
+        connection order. A receiver's exception propagates.
+        """
+        from ._async import asend
+
+        return await asend(self, sender, named, robust=False)
+
+    async def asend_robust(self, sender, **named):
+        """Like ``asend``, but a receiver's ``Exception`` is logged and returned as its response."""
+        from ._async import asend
+
+        return await asend(self, sender, named, robust=True)
+
+
+for _name, _value in engine_attributes(_engine).items():
+    setattr(Signal, _name, _value)
+
+if _engine.COMPILED:
+
+    class PySignal(Signal):
+        """``Signal`` on the pure-Python engine, whatever engine ``Signal`` uses."""
+
+    for _name, _value in engine_attributes(_engine_py).items():
+        setattr(PySignal, _name, _value)
+else:
+    PySignal = Signal
+
+
+def receiver(signal, **kwargs):
+    """Decorator connecting a function to a signal, or to each of a list of signals.
+
+    ``kwargs`` are passed on to ``connect``::
+
+        @receiver(post_save, sender=MyModel)
+        def on_save(sender, **kwargs):
+            ...
+
+        @receiver([post_save, post_delete], sender=MyModel)
+        def on_change(sender, **kwargs):
+            ...
+    """
+
+    def _decorator(func):
+        if isinstance(signal, (list, tuple)):
+            for s in signal:
+                s.connect(func, **kwargs)
+        else:
+            signal.connect(func, **kwargs)
+        return func
+
+    return _decorator
