@@ -12,7 +12,6 @@ import threading
 import weakref
 from types import MethodType
 
-from cpython.mem cimport PyMem_Free, PyMem_Malloc
 from cpython.object cimport Py_TYPE, PyObject, PyTypeObject
 from cpython.weakref cimport PyWeakref_GetObject
 
@@ -35,12 +34,107 @@ cdef extern from *:
     static inline int fastsignal_has_type_getattro(PyObject *o) {
         return Py_TYPE(o)->tp_getattro == PyType_Type.tp_getattro;
     }
+    /* True for an instance that uses object's own attribute lookup. */
+    static inline int fastsignal_has_generic_getattro(PyObject *o) {
+        return Py_TYPE(o)->tp_getattro == PyObject_GenericGetAttr;
+    }
     """
     bint has_type_getattro "fastsignal_has_type_getattro"(object o)
+    bint has_generic_getattro "fastsignal_has_generic_getattro"(object o)
+
+
+cdef extern from *:
+    """
+    #include "structmember.h"
+
+    /* ``send``/``send_robust`` are objects of this type rather than Python
+       functions: a vectorcall entry point receives the caller's keyword names
+       and values as they are, so a send builds no kwargs dict, and the
+       receivers are called with the caller's own argument array. The type is a
+       method descriptor, so ``signal.send(...)`` binds without allocating. */
+    typedef PyObject *(*fastsignal_send_impl)(PyObject **args, size_t nargsf,
+                                              PyObject *kwnames, int robust);
+
+    typedef struct {
+        PyObject_HEAD
+        vectorcallfunc vectorcall;
+        fastsignal_send_impl impl;
+        int robust;
+        PyObject *name;
+        PyObject *doc;
+    } FastSendObject;
+
+    static PyObject *fastsend_vectorcall(PyObject *callable, PyObject *const *args,
+                                         size_t nargsf, PyObject *kwnames) {
+        FastSendObject *self = (FastSendObject *)callable;
+        return self->impl((PyObject **)args, nargsf, kwnames, self->robust);
+    }
+
+    static PyObject *fastsend_descr_get(PyObject *self, PyObject *obj, PyObject *type) {
+        if (obj == NULL || obj == Py_None) {
+            Py_INCREF(self);
+            return self;
+        }
+        return PyMethod_New(self, obj);
+    }
+
+    static void fastsend_dealloc(FastSendObject *self) {
+        Py_XDECREF(self->name);
+        Py_XDECREF(self->doc);
+        PyObject_Free(self);
+    }
+
+    static PyObject *fastsend_repr(FastSendObject *self) {
+        return PyUnicode_FromFormat("<fastsignal compiled function %U>", self->name);
+    }
+
+    static PyMemberDef fastsend_members[] = {
+        {"__name__", T_OBJECT, offsetof(FastSendObject, name), READONLY, NULL},
+        {"__qualname__", T_OBJECT, offsetof(FastSendObject, name), READONLY, NULL},
+        {"__doc__", T_OBJECT, offsetof(FastSendObject, doc), READONLY, NULL},
+        {NULL}
+    };
+
+    static PyTypeObject FastSendType = {
+        PyVarObject_HEAD_INIT(NULL, 0)
+        .tp_name = "fastsignal._engine_c.send_function",
+        .tp_basicsize = sizeof(FastSendObject),
+        .tp_dealloc = (destructor)fastsend_dealloc,
+        .tp_vectorcall_offset = offsetof(FastSendObject, vectorcall),
+        .tp_repr = (reprfunc)fastsend_repr,
+        .tp_call = PyVectorcall_Call,
+        .tp_flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_HAVE_VECTORCALL
+                    | Py_TPFLAGS_METHOD_DESCRIPTOR,
+        .tp_members = fastsend_members,
+        .tp_descr_get = fastsend_descr_get,
+    };
+
+    static PyObject *fastsignal_new_send(PyObject *name, PyObject *doc,
+                                         int robust, fastsignal_send_impl impl) {
+        FastSendObject *self;
+        if (FastSendType.tp_dict == NULL && PyType_Ready(&FastSendType) < 0)
+            return NULL;
+        self = PyObject_New(FastSendObject, &FastSendType);
+        if (self == NULL)
+            return NULL;
+        self->vectorcall = fastsend_vectorcall;
+        self->impl = impl;
+        self->robust = robust;
+        Py_INCREF(name);
+        self->name = name;
+        Py_INCREF(doc);
+        self->doc = doc;
+        return (PyObject *)self;
+    }
+    """
+    ctypedef object (*send_impl "fastsignal_send_impl")(
+        PyObject **args, size_t nargsf, PyObject *kwnames, int robust)
+    object new_send_function "fastsignal_new_send"(str name, str doc, int robust, send_impl impl)
 
 
 cdef extern from "Python.h":
     PyTypeObject PyMethod_Type
+    Py_ssize_t PyVectorcall_NARGS(size_t nargsf)
     PyObject *_PyType_Lookup(PyTypeObject *tp, PyObject *name)
     object PyObject_Vectorcall(object func, PyObject **args, size_t nargsf, object kwnames)
     size_t PY_VECTORCALL_ARGUMENTS_OFFSET
@@ -65,7 +159,6 @@ cdef str _LIVE_RECEIVERS_NAME = "_live_receivers"
 cdef str _FUNC_NAME = "__func__"
 cdef str _SIGNAL_NAME = "signal"
 cdef tuple _EMPTY = ()
-cdef Py_ssize_t _STACK_ARGS = 16
 
 
 cdef object _watch(object ref, object on_death):
@@ -179,21 +272,19 @@ cdef list _merge_by_seq(list first, list second):
     return merged
 
 
-cdef object _sender_key(object sender):
-    """``make_id(sender)``, without an attribute lookup for the common senders."""
-    cdef PyTypeObject *tp
+cdef inline bint _keyed_by_address(object sender):
+    """Whether ``make_id(sender)`` is ``id(sender)``, decided without an attribute lookup
+    for the common senders (``None`` and classes); ``False`` when unsure."""
     if sender is None:
-        return _none_id
-    tp = Py_TYPE(sender)
-    if tp == &PyMethod_Type:
-        return (id(sender.__self__), id(sender.__func__))
+        return True
     if has_type_getattro(sender):
         # A class whose metaclass keeps type's attribute lookup: ``__func__``
-        # could only come from the metaclass or the class's own MRO.
-        if (_PyType_Lookup(tp, <PyObject *>_FUNC_NAME) == NULL
-                and _PyType_Lookup(<PyTypeObject *>sender, <PyObject *>_FUNC_NAME) == NULL):
-            return id(sender)
-    return make_id(sender)
+        # could only come from the metaclass or from the class's own MRO.
+        return (_PyType_Lookup(Py_TYPE(sender), <PyObject *>_FUNC_NAME) == NULL
+                and _PyType_Lookup(<PyTypeObject *>sender, <PyObject *>_FUNC_NAME) == NULL)
+    if has_generic_getattro(sender):  # a plain instance: the lookup raises nothing
+        return not hasattr(sender, _FUNC_NAME)
+    return False
 
 
 cdef class Registry:
@@ -212,13 +303,17 @@ cdef class Registry:
     cdef dict prepared
     cdef Snapshot any_snapshot
     cdef Py_ssize_t next_seq
-    cdef size_t version
+    cdef size_t version  # bumped by every change to the indexes
+    cdef PyObject *last_sender  # address only, never dereferenced
+    cdef size_t last_version
+    cdef Snapshot last_snapshot
 
     def __init__(self, lock):
         self.lock = lock
         self.cache_view = SenderCacheView(self)
         self.on_death = self.flag_dead
         self.list = None
+        self.last_version = <size_t>-1
         self._clear_indexes()
 
     # -- state kept in step with ``signal.receivers`` -------------------------------
@@ -238,16 +333,18 @@ cdef class Registry:
         """Apply pending adoption and clean-up. The caller holds the lock."""
         if self.resync or (self.list is not None and len(<list>self.list) != self.list_len):
             self.resync = False
-            self._adopt(self.list if self.list is not None else [])
+            if self.list is not None:  # otherwise the indexes are the only truth
+                self._adopt(self.list)
         if self.dead:
             self.dead = False
             for entry in [e for e in self.entries.values() if not (<Entry>e).alive()]:
                 self.remove((<Entry>entry).key)
 
-    cdef inline void ensure_fresh(self) except *:
+    cdef inline int ensure_fresh(self) except -1:
         if self.stale():
             with self.lock:
                 self.refresh()
+        return 0
 
     cdef _adopt(self, list items):
         known = {id((<Entry>e).item): e for e in self.entries.values()}
@@ -264,13 +361,18 @@ cdef class Registry:
         self.list = items
         self.list_len = len(items)
 
+    cdef inline void _changed(self):
+        """Invalidate what was prepared from the indexes; snapshots hold receivers."""
+        self.version += 1
+        self.last_snapshot = None
+
     cdef _clear_indexes(self):
         self.entries = {}
         self.any_sender = {}
         self.by_sender = {}
         self.prepared = {}
         self.any_snapshot = None
-        self.version += 1
+        self._changed()
 
     def get_list(self):
         if self.list is None:
@@ -287,7 +389,7 @@ cdef class Registry:
     cdef bint _index(self, Entry entry) except -1:
         if entry.key in self.entries:
             return False
-        self.version += 1
+        self._changed()
         entry.seq = self.next_seq
         self.next_seq += 1
         self.entries[entry.key] = entry
@@ -314,7 +416,7 @@ cdef class Registry:
         cdef Entry entry = self.entries.pop(key, None)
         if entry is None:
             return False
-        self.version += 1
+        self._changed()
         if entry.sender_key == _none_id:
             del self.any_sender[key]
             self.any_snapshot = None
@@ -337,7 +439,20 @@ cdef class Registry:
 
     cdef Snapshot snapshot(self, object sender):
         """Return the ``Snapshot`` of receivers for ``sender``."""
-        cdef object sender_key = _sender_key(sender)
+        cdef bint by_address
+        if <PyObject *>sender == self.last_sender and self.version == self.last_version:
+            return self.last_snapshot
+        by_address = _keyed_by_address(sender)
+        snap = self._snapshot(id(sender) if by_address else make_id(sender))
+        if by_address:
+            # Senders keyed by id() get the same answer at the same address
+            # until the registry changes, so the last answer can be reused.
+            self.last_sender = <PyObject *>sender
+            self.last_version = self.version
+            self.last_snapshot = snap
+        return snap
+
+    cdef Snapshot _snapshot(self, object sender_key):
         cdef PyObject *found = PyDict_GetItem(self.prepared, sender_key)
         cdef Snapshot snap
         cdef size_t version
@@ -416,85 +531,133 @@ cdef inline bint _live_receivers_replaced(object signal):
     return _PyType_Lookup(Py_TYPE(signal), <PyObject *>_LIVE_RECEIVERS_NAME) != <PyObject *>_live_receivers_function
 
 
-cdef list _call_entries(object signal, object sender, dict named, tuple entries, bint robust):
-    """Call each live entry as ``receiver(signal=signal, sender=sender, **named)``."""
-    cdef list responses = []
-    cdef Py_ssize_t nkw = len(named) + 2
-    cdef PyObject *stack[16]
-    cdef PyObject **args = stack
+cdef class CallPlan:
+    """What a send needs to know about its caller's keyword names, worked out once
+    per distinct tuple of names (a call site's names are one constant tuple)."""
+
+    cdef tuple receiver_kwnames  # None when the caller passed ``signal=``
+    cdef Py_ssize_t sender_index  # position of ``sender`` among the caller's names, or -1
+
+    def __init__(self, tuple kwnames, bint sender_positional):
+        self.sender_index = kwnames.index("sender") if "sender" in kwnames else -1
+        if sender_positional and self.sender_index >= 0:
+            raise TypeError("send() got multiple values for argument 'sender'")
+        if not sender_positional and self.sender_index < 0:
+            raise TypeError("send() missing 1 required positional argument: 'sender'")
+        self.receiver_kwnames = None
+        if "signal" not in kwnames:
+            prefix = ("signal", "sender") if sender_positional else ("signal",)
+            self.receiver_kwnames = prefix + kwnames
+
+
+cdef dict _plans = {}  # (kwnames, sender_positional) -> CallPlan
+cdef Py_ssize_t _PLAN_CACHE_SIZE = 256
+cdef tuple _last_kwnames = None  # the most recent caller's names, compared by identity
+cdef bint _last_sender_positional = False
+cdef CallPlan _last_plan = None
+
+
+cdef CallPlan _plan(tuple kwnames, bint sender_positional):
+    global _last_kwnames, _last_sender_positional, _last_plan
+    if kwnames is _last_kwnames and sender_positional == _last_sender_positional:
+        return _last_plan
+    key = (kwnames, sender_positional)
+    cdef PyObject *found = PyDict_GetItem(_plans, key)
+    if found != NULL:
+        plan = <CallPlan>found
+    else:
+        plan = CallPlan(kwnames, sender_positional)
+        if len(_plans) >= _PLAN_CACHE_SIZE:
+            _plans.clear()
+        _plans[key] = plan
+    _last_kwnames = kwnames
+    _last_sender_positional = sender_positional
+    _last_plan = plan
+    return plan
+
+
+cdef dict _named(PyObject **args, Py_ssize_t nargs, tuple kwnames):
+    """The keyword arguments of a send, without ``sender``, as a dict."""
+    cdef dict named = {}
     cdef Py_ssize_t i
-    cdef tuple values
-    cdef tuple kwnames
-    if not entries:
-        return responses
-    if _SIGNAL_NAME in named:  # let Python raise its "multiple values" TypeError
-        return call_receivers(signal, sender, named, _resolve(entries), robust)
-    values = tuple(named.values())
-    kwnames = ("signal", "sender") + tuple(named)
-    if nkw + 1 > _STACK_ARGS:
-        args = <PyObject **>PyMem_Malloc((nkw + 1) * sizeof(PyObject *))
-        if args == NULL:
-            raise MemoryError()
-    # args[0] is scratch space that PY_VECTORCALL_ARGUMENTS_OFFSET lets callees use.
-    args[0] = NULL
-    args[1] = <PyObject *>signal
-    args[2] = <PyObject *>sender
-    for i in range(nkw - 2):
-        args[3 + i] = <PyObject *>values[i]
-    try:
-        for entry in entries:
-            receiver = (<Entry>entry).resolve()
-            if receiver is None:
-                continue
-            if robust:
-                try:
-                    response = PyObject_Vectorcall(
-                        receiver, args + 1, PY_VECTORCALL_ARGUMENTS_OFFSET, kwnames)
-                except Exception as err:
-                    log_robust_failure(receiver, err)
-                    response = err
-            else:
-                response = PyObject_Vectorcall(
-                    receiver, args + 1, PY_VECTORCALL_ARGUMENTS_OFFSET, kwnames)
-            responses.append((receiver, response))
-    finally:
-        if args != stack:
-            PyMem_Free(args)
+    for i in range(len(kwnames)):
+        if kwnames[i] != "sender":
+            named[kwnames[i]] = <object>args[nargs + i]
+    return named
+
+
+cdef list _call_entries(object signal, object sender, tuple entries, bint robust,
+                        PyObject **args, size_t nargsf, tuple kwnames):
+    """Call each live entry with the caller's argument array and ``kwnames``."""
+    # Resolve every receiver before calling the first, as Django does: one that
+    # an earlier receiver lets die during this send is still called.
+    cdef list responses = _resolve(entries)
+    cdef size_t offset = nargsf & PY_VECTORCALL_ARGUMENTS_OFFSET
+    cdef Py_ssize_t index
+    for index in range(len(responses)):
+        receiver = responses[index]
+        if robust:
+            try:
+                response = PyObject_Vectorcall(receiver, args, offset, kwnames)
+            except Exception as err:
+                log_robust_failure(receiver, err)
+                response = err
+        else:
+            response = PyObject_Vectorcall(receiver, args, offset, kwnames)
+        responses[index] = (receiver, response)
     return responses
 
 
-cdef object _send(object signal, object sender, dict named, bint robust):
+cdef object _send(PyObject **args, size_t nargsf, PyObject *kwnames_ptr, int robust):
+    """Body of ``send``/``send_robust``: ``args`` is ``[signal, sender?, *keyword values]``."""
+    cdef Py_ssize_t nargs = PyVectorcall_NARGS(nargsf)
+    cdef tuple kwnames = <tuple>kwnames_ptr if kwnames_ptr != NULL else _EMPTY
+    if nargs != 1 and nargs != 2:
+        raise TypeError(f"send() takes 2 positional arguments but {nargs} were given")
+    cdef CallPlan plan = _plan(kwnames, nargs == 2)
+    signal = <object>args[0]
+    sender = <object>args[1] if nargs == 2 else <object>args[1 + plan.sender_index]
+
     cdef Registry registry = _registry(signal)
     registry.ensure_fresh()
     if not registry.entries:
         return []
-    if _live_receivers_replaced(signal):
-        return send_through_live_receivers(signal, sender, named, robust)
+    if plan.receiver_kwnames is None or _live_receivers_replaced(signal):
+        # The replacement decides who receives; a "signal" keyword gets Python's
+        # own "multiple values" TypeError from each call.
+        return send_through_live_receivers(
+            signal, sender, _named(args, nargs, kwnames), robust)
     cdef Snapshot snap = registry.snapshot(sender)
-    cdef list responses = _call_entries(signal, sender, named, snap.sync, robust)
+    cdef list responses = []
+    if snap.sync:
+        # args[0] is the signal and the rest are the keyword values, in the
+        # order of the receivers' keyword names: call with no positionals.
+        responses = _call_entries(
+            signal, sender, snap.sync, robust, args, nargsf, plan.receiver_kwnames)
     if snap.async_:
         receivers = _resolve(snap.async_)
         if receivers:
             from ._async import send_async_receivers
 
-            responses.extend(send_async_receivers(signal, sender, named, receivers, robust))
+            responses.extend(send_async_receivers(
+                signal, sender, _named(args, nargs, kwnames), receivers, robust))
     return responses
 
 
 # -- functions that serve as methods of a signal class ---------------------------------
 
 
-def send(self, sender, **named):
-    """Send the signal from ``sender`` to its receivers; return ``[(receiver, response), ...]``.
+send = new_send_function("send", """send(self, sender, **named)
 
-    A receiver's exception propagates and ends the dispatch.
-    """
-    return _send(self, sender, named, False)
+Send the signal from ``sender`` to its receivers; return ``[(receiver, response), ...]``.
 
+A receiver's exception propagates and ends the dispatch.
+""", False, _send)
 
-def send_robust(self, sender, **named):
-    """Like ``send``, but a receiver's ``Exception`` is logged and returned as its response."""
-    return _send(self, sender, named, True)
+send_robust = new_send_function("send_robust", """send_robust(self, sender, **named)
+
+Like ``send``, but a receiver's ``Exception`` is logged and returned as its response.
+""", True, _send)
 
 
 def has_listeners(self, sender=None):

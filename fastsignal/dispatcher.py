@@ -44,7 +44,8 @@ def _django_settings():
         except ImportError:
             settings = False
         _settings = settings
-    return _settings or None
+    # Never test LazySettings for truth: that would try to configure Django.
+    return None if _settings is False else _settings
 
 
 def _check_receiver(receiver):
