@@ -162,7 +162,9 @@ cdef tuple _EMPTY = ()
 
 
 cdef object _watch(object ref, object on_death):
-    referent = ref()
+    # The referent itself: calling a WeakMethod would build a new bound method,
+    # and a weak reference to that temporary would die at once.
+    referent = _ReferenceType.__call__(ref)
     if referent is None:
         return ref
     return weakref.ref(referent, on_death)

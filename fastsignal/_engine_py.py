@@ -132,7 +132,9 @@ class Entry:
 
 def _watch(ref, on_death):
     """A weak reference to ``ref``'s referent that calls ``on_death`` (a dead one if gone)."""
-    referent = ref()
+    # The referent itself: calling a WeakMethod would build a new bound method,
+    # and a weak reference to that temporary would die at once.
+    referent = weakref.ref.__call__(ref)
     if referent is None:
         return ref
     return weakref.ref(referent, on_death)
@@ -141,9 +143,10 @@ def _watch(ref, on_death):
 class Snapshot:
     """The receivers of one sender, split by how a send calls them."""
 
-    __slots__ = ("sync", "async_")
+    __slots__ = ("entries", "sync", "async_")
 
     def __init__(self, entries):
+        self.entries = tuple(entries)
         self.sync = tuple(e for e in entries if not e.is_async)
         self.async_ = tuple(e for e in entries if e.is_async)
 
@@ -172,12 +175,8 @@ class Registry:
         self.resync = False  # ``list`` must be adopted again
         self.list = None  # the list object ``signal.receivers`` returns
         self.list_len = 0  # its length when last in step
-        self.entries = {}
-        self.any_sender = {}
-        self.by_sender = {}
-        self.prepared = {}
-        self.any_snapshot = None
         self.next_seq = 0
+        self._clear_indexes()
 
     # -- state kept in step with ``signal.receivers`` -------------------------------
 
@@ -232,6 +231,7 @@ class Registry:
         self.by_sender = {}
         self.prepared = {}
         self.any_snapshot = None
+        self.method_sender_keys = 0  # sender keys of bound-method senders in by_sender
 
     def get_list(self):
         if self.list is None:
@@ -256,7 +256,11 @@ class Registry:
             self.any_snapshot = None
             self.prepared.clear()
         else:
-            self.by_sender.setdefault(entry.sender_key, {})[entry.key] = entry
+            own = self.by_sender.get(entry.sender_key)
+            if own is None:
+                own = self.by_sender[entry.sender_key] = {}
+                self.method_sender_keys += type(entry.sender_key) is tuple
+            own[entry.key] = entry
             self.prepared.pop(entry.sender_key, None)
         return True
 
@@ -280,6 +284,7 @@ class Registry:
             del own[key]
             if not own:
                 del self.by_sender[entry.sender_key]
+                self.method_sender_keys -= type(entry.sender_key) is tuple
             self.prepared.pop(entry.sender_key, None)
         if self.list is not None:
             if self.list and self.list[-1] is entry.item:
@@ -293,7 +298,14 @@ class Registry:
 
     def snapshot(self, sender):
         """Return the ``Snapshot`` of receivers for ``sender``."""
-        sender_key = make_id(sender)
+        if self.method_sender_keys:
+            sender_key = make_id(sender)
+        else:
+            # make_id() would cost an attribute lookup that raises for every
+            # class. While no receiver is connected for a bound-method sender,
+            # id(sender) finds exactly what make_id(sender) would: a
+            # (self, func) key could match nothing.
+            sender_key = id(sender)
         snap = self.prepared.get(sender_key)
         if snap is not None:
             return snap
@@ -361,7 +373,10 @@ def _dispatch(signal, registry, sender, named, robust):
     # an earlier receiver lets die during this send is still called.
     responses = []
     for entry in snap.sync:
-        receiver = entry.resolve() if entry.weak else entry.target
+        if not entry.weak:
+            responses.append(entry.target)
+            continue
+        receiver = entry.target() if entry.func_ref is None else entry.resolve()
         if receiver is not None:
             responses.append(receiver)
     for index, receiver in enumerate(responses):
@@ -415,12 +430,15 @@ def has_listeners(self, sender=None):
     if type(self)._live_receivers is not _live_receivers:
         sync_receivers, async_receivers = self._live_receivers(sender)
         return bool(sync_receivers or async_receivers)
-    registry = registry_of(self)
-    registry.ensure_fresh()
+    registry = self.__dict__.get(REGISTRY_ATTR)
+    if registry is None or registry.dead or registry.resync or registry.list is not None:
+        registry = _fresh_registry(self)
     if not registry.entries:
         return False
-    snap = registry.snapshot(sender)
-    return any(e.resolve() is not None for e in snap.sync + snap.async_)
+    for entry in registry.snapshot(sender).entries:
+        if not entry.weak or entry.resolve() is not None:
+            return True
+    return False
 
 
 def _live_receivers(self, sender):
