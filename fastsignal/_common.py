@@ -17,6 +17,16 @@ logger = logging.getLogger("django.dispatch")
 REGISTRY_ATTR = "_fastsignal_registry"
 
 
+class DeferredItem(tuple):
+    """A ``signal.receivers`` item of a receiver connected with ``on_commit=True``.
+
+    A plain tuple in every other respect; its type carries the flag, so a list
+    that is taken away and assigned back (the muting trick) keeps it.
+    """
+
+    __slots__ = ()
+
+
 def make_id(target):
     """Return Django's identity key for ``target``.
 
@@ -71,6 +81,8 @@ def send_through_live_receivers(signal, sender, named, robust):
 
     The engines take this path only when ``_live_receivers`` has been replaced
     (monitoring tools wrap receivers that way), so the replacement is honoured.
+    Receivers deferred to commit are not among the live receivers; the engine
+    schedules them after this.
     """
     sync_receivers, async_receivers = signal._live_receivers(sender)
     responses = call_receivers(signal, sender, named, sync_receivers, robust)
@@ -81,6 +93,13 @@ def send_through_live_receivers(signal, sender, named, robust):
             send_async_receivers(signal, sender, named, async_receivers, robust)
         )
     return responses
+
+
+def defer(signal, sender, named, receivers, robust):
+    """Schedule ``[(receiver, ref), ...]`` to run after commit; return their responses."""
+    from .transaction import defer_receivers
+
+    return defer_receivers(signal, sender, named, receivers, robust)
 
 
 class SenderCacheView:

@@ -17,11 +17,13 @@ from cpython.weakref cimport PyWeakref_GetObject
 
 from ._common import (
     NONE_ID,
+    DeferredItem,
     REGISTRY_ATTR,
     ReceiversAttribute,
     SenderCacheAttribute,
     SenderCacheView,
     call_receivers,
+    defer,
     log_robust_failure,
     make_id,
     send_through_live_receivers,
@@ -180,11 +182,13 @@ cdef class Entry:
     cdef object func_ref
     cdef int kind
     cdef readonly bint is_async
+    cdef readonly bint deferred
     cdef tuple refs
     cdef Py_ssize_t seq
 
     def __init__(self, item, on_death=None):
         self.item = item
+        self.deferred = type(item) is DeferredItem
         self.key = item[0]
         self.sender_key = self.key[1]
         self.target = item[1]
@@ -245,16 +249,24 @@ cdef class Entry:
 cdef class Snapshot:
     """The receivers of one sender, split by how a send calls them."""
 
+    cdef readonly tuple entries
     cdef readonly tuple sync
     cdef readonly tuple async_
+    cdef readonly tuple deferred
 
     def __init__(self, entries):
         sync = []
         async_ = []
+        deferred = []
         for entry in entries:
-            (async_ if (<Entry>entry).is_async else sync).append(entry)
+            if (<Entry>entry).deferred:
+                deferred.append(entry)
+            else:
+                (async_ if (<Entry>entry).is_async else sync).append(entry)
+        self.entries = tuple(entries)
         self.sync = tuple(sync)
         self.async_ = tuple(async_)
+        self.deferred = tuple(deferred)
 
 
 cdef list _merge_by_seq(list first, list second):
@@ -494,6 +506,16 @@ cdef list _resolve(tuple entries):
     return live
 
 
+cdef list _pairs(tuple entries):
+    """``[(receiver, ref), ...]`` of the live ``entries``: ``ref`` resolves it later."""
+    cdef list pairs = []
+    for entry in entries:
+        receiver = (<Entry>entry).resolve()
+        if receiver is not None:
+            pairs.append((receiver, (<Entry>entry).target))
+    return pairs
+
+
 def _entry_from_foreign_item(item, on_death):
     try:
         return Entry(item, on_death)
@@ -624,13 +646,17 @@ cdef object _send(PyObject **args, size_t nargsf, PyObject *kwnames_ptr, int rob
     registry.ensure_fresh()
     if not registry.entries:
         return []
+    cdef Snapshot snap = registry.snapshot(sender)
+    cdef list responses
     if plan.receiver_kwnames is None or _live_receivers_replaced(signal):
         # The replacement decides who receives; a "signal" keyword gets Python's
         # own "multiple values" TypeError from each call.
-        return send_through_live_receivers(
-            signal, sender, _named(args, nargs, kwnames), robust)
-    cdef Snapshot snap = registry.snapshot(sender)
-    cdef list responses = []
+        named = _named(args, nargs, kwnames)
+        responses = send_through_live_receivers(signal, sender, named, robust)
+        if snap.deferred:
+            responses.extend(defer(signal, sender, named, _pairs(snap.deferred), robust))
+        return responses
+    responses = []
     if snap.sync:
         # args[0] is the signal and the rest are the keyword values, in the
         # order of the receivers' keyword names: call with no positionals.
@@ -643,6 +669,9 @@ cdef object _send(PyObject **args, size_t nargsf, PyObject *kwnames_ptr, int rob
 
             responses.extend(send_async_receivers(
                 signal, sender, _named(args, nargs, kwnames), receivers, robust))
+    if snap.deferred:
+        responses.extend(defer(
+            signal, sender, _named(args, nargs, kwnames), _pairs(snap.deferred), robust))
     return responses
 
 
@@ -689,6 +718,15 @@ def _live_receivers(self, sender):
 cdef object _live_receivers_function = _live_receivers
 
 
+def _deferred_receivers(self, sender):
+    """Return ``[(receiver, ref), ...]`` connected with ``on_commit=True`` for ``sender``."""
+    cdef Registry registry = _registry(self)
+    registry.ensure_fresh()
+    if not registry.entries:
+        return []
+    return _pairs(registry.snapshot(sender).deferred)
+
+
 def _clear_dead_receivers(self):
     """Drop dead receivers now. The caller holds ``self.lock``, as in Django."""
     _registry(self).refresh()
@@ -698,7 +736,7 @@ def _flag_dead_receivers(self, reference=None):
     _registry(self).dead = True
 
 
-def _connect_receiver(self, lookup_key, receiver, sender, weak, is_async):
+def _connect_receiver(self, lookup_key, receiver, sender, weak, is_async, on_commit=False):
     """Register ``receiver`` under ``lookup_key`` unless the key is taken."""
     cdef Registry registry = _registry(self)
     if weak:
@@ -712,7 +750,8 @@ def _connect_receiver(self, lookup_key, receiver, sender, weak, is_async):
             sender_ref = weakref.ref(sender, registry.on_death)
         except TypeError:
             pass
-    entry = Entry((lookup_key, receiver, sender_ref, is_async))
+    item = (lookup_key, receiver, sender_ref, is_async)
+    entry = Entry(DeferredItem(item) if on_commit else item)
     with registry.lock:
         registry.refresh()
         registry.add(entry)

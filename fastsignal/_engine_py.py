@@ -61,12 +61,14 @@ from types import MethodType
 
 from ._common import (
     NONE_ID,
+    DeferredItem,
     REGISTRY_ATTR,
     ReceiversAttribute,
     SenderCacheAttribute,
     SenderCacheView,
     log_robust_failure,
     make_id,
+    defer,
     send_through_live_receivers,
 )
 
@@ -86,6 +88,7 @@ class Entry:
         "weak",
         "func_ref",
         "is_async",
+        "deferred",
         "refs",
         "seq",
     )
@@ -101,6 +104,7 @@ class Entry:
         self.sender_key = self.key[1]
         self.target = item[1]
         self.weak = isinstance(self.target, weakref.ReferenceType)
+        self.deferred = type(item) is DeferredItem
         if len(item) >= 4:
             sender_ref, self.is_async = item[2], bool(item[3])
         else:  # Django 5.2 layout: (lookup_key, receiver_or_ref, is_async)
@@ -143,12 +147,14 @@ def _watch(ref, on_death):
 class Snapshot:
     """The receivers of one sender, split by how a send calls them."""
 
-    __slots__ = ("entries", "sync", "async_")
+    __slots__ = ("entries", "sync", "async_", "deferred")
 
     def __init__(self, entries):
         self.entries = tuple(entries)
-        self.sync = tuple(e for e in entries if not e.is_async)
-        self.async_ = tuple(e for e in entries if e.is_async)
+        immediate = [e for e in entries if not e.deferred]
+        self.sync = tuple(e for e in immediate if not e.is_async)
+        self.async_ = tuple(e for e in immediate if e.is_async)
+        self.deferred = tuple(e for e in entries if e.deferred)
 
 
 def _entry_from_foreign_item(item, on_death):
@@ -334,6 +340,11 @@ def _resolve(entries):
     return [r for r in (e.resolve() for e in entries) if r is not None]
 
 
+def _pairs(entries):
+    """``[(receiver, ref), ...]`` of the live ``entries``: ``ref`` resolves it later."""
+    return [(r, e.target) for r, e in ((e.resolve(), e) for e in entries) if r is not None]
+
+
 def registry_of(signal):
     """Return ``signal``'s registry, creating it on first use."""
     try:
@@ -366,9 +377,12 @@ def _fresh_registry(signal):
 
 
 def _dispatch(signal, registry, sender, named, robust):
-    if type(signal)._live_receivers is not _live_receivers:
-        return send_through_live_receivers(signal, sender, named, robust)
     snap = registry.snapshot(sender)
+    if type(signal)._live_receivers is not _live_receivers:
+        responses = send_through_live_receivers(signal, sender, named, robust)
+        if snap.deferred:
+            responses.extend(defer(signal, sender, named, _pairs(snap.deferred), robust))
+        return responses
     # Resolve every receiver before calling the first, as Django does: one that
     # an earlier receiver lets die during this send is still called.
     responses = []
@@ -395,6 +409,8 @@ def _dispatch(signal, registry, sender, named, robust):
         receivers = _resolve(snap.async_)
         if receivers:
             responses.extend(send_async_receivers(signal, sender, named, receivers, robust))
+    if snap.deferred:
+        responses.extend(defer(signal, sender, named, _pairs(snap.deferred), robust))
     return responses
 
 
@@ -446,6 +462,15 @@ def _live_receivers(self, sender):
     return registry_of(self).live_receivers(sender)
 
 
+def _deferred_receivers(self, sender):
+    """Return ``[(receiver, ref), ...]`` connected with ``on_commit=True`` for ``sender``."""
+    registry = registry_of(self)
+    registry.ensure_fresh()
+    if not registry.entries:
+        return []
+    return _pairs(registry.snapshot(sender).deferred)
+
+
 def _clear_dead_receivers(self):
     """Drop dead receivers now. The caller holds ``self.lock``, as in Django."""
     registry_of(self).refresh()
@@ -455,7 +480,7 @@ def _flag_dead_receivers(self, reference=None):
     registry_of(self).flag_dead()
 
 
-def _connect_receiver(self, lookup_key, receiver, sender, weak, is_async):
+def _connect_receiver(self, lookup_key, receiver, sender, weak, is_async, on_commit=False):
     """Register ``receiver`` under ``lookup_key`` unless the key is taken."""
     registry = registry_of(self)
     if weak:
@@ -469,7 +494,8 @@ def _connect_receiver(self, lookup_key, receiver, sender, weak, is_async):
             sender_ref = weakref.ref(sender, registry.flag_dead)
         except TypeError:
             pass
-    entry = Entry((lookup_key, receiver, sender_ref, is_async))
+    item = (lookup_key, receiver, sender_ref, is_async)
+    entry = Entry(DeferredItem(item) if on_commit else item)
     with registry.lock:
         registry.refresh()
         registry.add(entry)

@@ -22,6 +22,7 @@ ENGINE_ATTRIBUTES = (
     "_flag_dead_receivers",
     "_connect_receiver",
     "_disconnect_receiver",
+    "_deferred_receivers",
     "receivers",
     "sender_receivers_cache",
 )
@@ -86,7 +87,7 @@ class Signal:
         self.lock = threading.Lock()
         self.use_caching = use_caching
 
-    def connect(self, receiver, sender=None, weak=True, dispatch_uid=None):
+    def connect(self, receiver, sender=None, weak=True, dispatch_uid=None, on_commit=False):
         """Connect ``receiver`` to this signal.
 
         Arguments:
@@ -109,6 +110,12 @@ class Signal:
                 A hashable identifier for the receiver. A second receiver with the
                 same identifier (and sender) is not added.
 
+            on_commit
+                Call the receiver only after the surrounding transaction commits
+                (see ``fastsignal.transaction``), with the same keyword arguments;
+                on rollback it is not called. ``send`` lists it with the response
+                ``fastsignal.DEFERRED``.
+
         Connecting a receiver that is already connected for that sender does
         nothing. Raises ``TypeError`` for a non-callable receiver; with Django's
         settings configured and ``DEBUG`` on, ``ValueError`` for a receiver that
@@ -121,6 +128,7 @@ class Signal:
             sender,
             weak,
             is_async_callable(receiver),
+            on_commit,
         )
 
     def disconnect(self, receiver=None, sender=None, dispatch_uid=None):
@@ -131,6 +139,18 @@ class Signal:
         disconnected: they go when they are garbage collected.
         """
         return self._disconnect_receiver(_lookup_key(receiver, sender, dispatch_uid))
+
+    def send_on_commit(self, sender, using=None, robust=False, **named):
+        """Send the signal after the surrounding transaction commits; return ``None``.
+
+        Outside a transaction the send happens at once. On rollback it never
+        happens. ``using`` names the database (Django) or scope alias;
+        ``robust=True`` sends with ``send_robust``. The sender and the keyword
+        arguments are held until then.
+        """
+        from .transaction import send_on_commit
+
+        send_on_commit(self, sender, using=using, robust=robust, **named)
 
     async def asend(self, sender, **named):
         """Send from async code; return ``[(receiver, response), ...]``.
