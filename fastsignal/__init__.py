@@ -7,7 +7,17 @@ pure-Python fallback is (``FASTSIGNAL_NO_EXTENSIONS=1`` forces it).
 
 from ._engine import COMPILED
 from .dispatcher import PySignal, Signal, receiver
+from .transaction import DEFERRED, atomic, on_commit
 
 __version__ = "0.1.0"
 
-__all__ = ["COMPILED", "PySignal", "Signal", "receiver", "__version__"]
+__all__ = [
+    "COMPILED",
+    "DEFERRED",
+    "PySignal",
+    "Signal",
+    "__version__",
+    "atomic",
+    "on_commit",
+    "receiver",
+]

@@ -1,93 +1,171 @@
 """Running async receivers, with Django 6.1's semantics.
 
-Async receivers of one send run concurrently in an ``asyncio.TaskGroup`` that
-shares one copied ``contextvars`` context; what they set in it is visible to the
-caller afterwards. A lone failure is re-raised as itself, not wrapped in an
-exception group.
+The engines import this module on the first send that meets an async
+receiver, and ``Signal.asend``/``asend_robust`` on their first call; a signal
+without async receivers never runs any of it.
+
+- ``send``/``send_robust`` call the sync receivers, then run the async ones
+  through one ``async_to_sync`` call (``send_async_receivers``). Inside a
+  running event loop that raises asgiref's ``RuntimeError``, as Django's does,
+  after the sync receivers have run.
+- ``asend``/``asend_robust`` call the sync receivers together in one
+  ``sync_to_async`` call, then the async ones (``asend``).
+- The async receivers of one send run concurrently in an ``asyncio.TaskGroup``
+  whose tasks share one copy of the caller's ``contextvars`` context; what they
+  set there is copied back into the caller's context afterwards, even when one
+  fails.
+- Responses are ``[(receiver, response), ...]``: sync receivers first, then
+  async ones, each group in connection order.
+- Without ``robust``, every async receiver is called (which returns an
+  awaitable) before any is awaited, as in Django. The first failure cancels the
+  receivers still running (``TaskGroup``); a lone failure is re-raised as
+  itself, several as the ``ExceptionGroup``.
+- With ``robust``, each receiver is called and awaited inside a wrapper that
+  logs an ``Exception`` on logger ``django.dispatch`` and returns it as the
+  response (``BaseException``s such as ``CancelledError`` propagate).
+- Cancelling the task that awaits ``asend`` cancels the receivers still running
+  and waits for them. Each receiver's coroutine is owned by its task, so one
+  whose task is cancelled before its first step is closed by asyncio and does
+  not warn "coroutine ... was never awaited"; the signal stays usable.
+
+Deliberate differences from Django 6.1, all in corner cases:
+
+- a context variable is copied back when its value is a different object
+  (``is not``, as asgiref does), not when it compares unequal (``!=``): a value
+  replaced by an equal but distinct object is copied too, and no ``__eq__`` of
+  user objects runs;
+- a lone failure is re-raised outside the ``except`` block that unwrapped it,
+  so its ``__context__`` is not replaced by the exception group that held it;
+- when calling a receiver raises instead of returning an awaitable, the
+  coroutines already created for the receivers before it are closed (Django
+  leaves them to warn).
 """
 
 import asyncio
 import contextvars
 
-from ._common import call_receivers, log_robust_failure
+from asgiref.sync import async_to_sync, sync_to_async
+
+from ._common import call_receivers, defer, log_robust_failure
+
+_MISSING = object()
 
 
 def _restore_context(context):
-    """Copy the variables that ``context`` changed back into the current context."""
-    for cvar in context:
-        value = context.get(cvar)
-        try:
-            if cvar.get() is value or cvar.get() == value:
-                continue
-        except LookupError:
-            pass
-        cvar.set(value)
+    """Set, in the current context, every variable whose value in ``context`` differs."""
+    for cvar, value in context.items():
+        if cvar.get(_MISSING) is not value:
+            cvar.set(value)
 
 
-async def run_parallel(coros):
-    """Await ``coros`` concurrently in one shared context; return their results in order."""
-    if not coros:
+def _close(coros):
+    """Close coroutines that no task took over, so that they do not warn."""
+    for coro in coros:
+        if asyncio.iscoroutine(coro):
+            coro.close()
+
+
+async def run_parallel(awaitables):
+    """Await ``awaitables`` concurrently in one shared context; return their results in order.
+
+    Raises a lone failure as itself, several as an ``ExceptionGroup``.
+    """
+    if not awaitables:
         return []
+    # create_task() needs coroutines; a task owns its coroutine, and closes it if
+    # it is cancelled before its first step.
+    coros = [a if asyncio.iscoroutine(a) else _await(a) for a in awaitables]
     context = contextvars.copy_context()
-    results = [None] * len(coros)
-
-    async def run(index, coro):
-        results[index] = await coro
-
+    tasks = []
+    failure = None
     try:
         async with asyncio.TaskGroup() as group:
-            for index, coro in enumerate(coros):
-                group.create_task(run(index, coro), context=context)
-        return results
+            for coro in coros:
+                try:
+                    tasks.append(group.create_task(coro, context=context))
+                except RuntimeError as err:
+                    # With an eager task factory (Python 3.12+) a receiver that
+                    # fails inside create_task() shuts the group down, and the
+                    # group raises that failure on exit. Any other cause is
+                    # raised below.
+                    failure = err
+                    break
     except BaseExceptionGroup as group_error:
-        if len(group_error.exceptions) == 1:
-            raise group_error.exceptions[0] from None
-        raise
+        if len(group_error.exceptions) != 1:
+            raise
+        failure = group_error.exceptions[0]
     finally:
-        for coro in coros:
-            coro.close()  # never-started coroutines must not warn
+        _close(coros[len(tasks):])
         _restore_context(context)
+    if failure is not None:
+        # Raised here, not in the except block, so that its __context__ stays its own.
+        try:
+            raise failure
+        finally:
+            failure = None  # no cycle: frame -> failure -> traceback -> frame
+    return [task.result() for task in tasks]
 
 
-async def _robust(receiver, coro):
+async def _await(awaitable):
+    """Wrap an awaitable that is not a coroutine."""
+    return await awaitable
+
+
+async def _call_robust(receiver, signal, sender, named):
+    """Call and await one receiver; log an ``Exception`` and return it as the response."""
     try:
-        return await coro
+        return await receiver(signal=signal, sender=sender, **named)
     except Exception as err:
         log_robust_failure(receiver, err)
         return err
 
 
-async def gather_responses(signal, sender, named, receivers, robust):
-    """Call async ``receivers`` concurrently; return ``[(receiver, response), ...]``."""
-    coros = [receiver(signal=signal, sender=sender, **named) for receiver in receivers]
+async def call_async_receivers(signal, sender, named, receivers, robust):
+    """Run async ``receivers`` concurrently; return ``[(receiver, response), ...]``."""
     if robust:
-        coros = [_robust(receiver, coro) for receiver, coro in zip(receivers, coros)]
-    return list(zip(receivers, await run_parallel(coros)))
+        awaitables = [_call_robust(r, signal, sender, named) for r in receivers]
+    else:
+        awaitables = []
+        try:
+            for receiver in receivers:
+                awaitables.append(receiver(signal=signal, sender=sender, **named))
+        except BaseException:
+            _close(awaitables)
+            raise
+    return list(zip(receivers, await run_parallel(awaitables)))
+
+
+#: Both asgiref wrappers are stateless between calls, so one of each serves every send.
+_send_async_receivers = async_to_sync(call_async_receivers)
+_call_receivers_in_thread = sync_to_async(call_receivers)
 
 
 def send_async_receivers(signal, sender, named, receivers, robust):
     """Run async ``receivers`` from synchronous code, as ``Signal.send`` does.
 
-    Raises ``RuntimeError`` (from asgiref) when called inside a running event loop.
+    Raises asgiref's ``RuntimeError`` when called inside a running event loop.
     """
-    from asgiref.sync import async_to_sync
-
-    async def runner():
-        return await gather_responses(signal, sender, named, receivers, robust)
-
-    return async_to_sync(runner)()
+    return _send_async_receivers(signal, sender, named, receivers, robust)
 
 
 async def asend(signal, sender, named, robust):
-    """Body of ``Signal.asend``/``asend_robust``: sync receivers in one thread hop, then async ones."""
-    from asgiref.sync import sync_to_async
+    """Body of ``Signal.asend``/``asend_robust``.
 
+    Calls the sync receivers together in one ``sync_to_async`` call, then the
+    async ones concurrently; returns ``[(receiver, response), ...]``.
+    """
     sync_receivers, async_receivers = signal._live_receivers(sender)
-    responses = []
     if sync_receivers:
-        responses = await sync_to_async(call_receivers)(
+        responses = await _call_receivers_in_thread(
             signal, sender, named, sync_receivers, robust
         )
-    responses.extend(await gather_responses(signal, sender, named, async_receivers, robust))
+    else:
+        responses = []
+    if async_receivers:
+        responses.extend(
+            await call_async_receivers(signal, sender, named, async_receivers, robust)
+        )
+    deferred = signal._deferred_receivers(sender)
+    if deferred:
+        responses.extend(defer(signal, sender, named, deferred, robust))
     return responses
-

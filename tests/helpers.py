@@ -1,0 +1,80 @@
+"""Small helpers shared by the test modules (receivers, senders, garbage collection)."""
+
+import gc
+import weakref
+
+
+def collect():
+    """Run the garbage collector until nothing more is freed (as Django's tests do)."""
+    for _ in range(3):
+        gc.collect()
+
+
+def receiver_1_arg(val, **kwargs):
+    """A module-level receiver that answers with ``val``."""
+    return val
+
+
+def receiver_2(val=None, **kwargs):
+    return ("receiver_2", val)
+
+
+class Callable:
+    """A weakly referenceable callable object with a receiver method."""
+
+    def __call__(self, val=None, **kwargs):
+        return val
+
+    def a(self, val=None, **kwargs):
+        return ("a", val)
+
+    def b(self, val=None, **kwargs):
+        return ("b", val)
+
+
+class Sender:
+    """A weakly referenceable sender class; instances are senders too."""
+
+
+class SlotsSender:
+    """Instances are neither weakly referenceable nor given a ``__dict__``."""
+
+    __slots__ = ("x",)
+
+
+class SlotsCallable:
+    """A callable that cannot be weakly referenced."""
+
+    __slots__ = ()
+
+    def __call__(self, **kwargs):
+        return "slots"
+
+
+class Recorder:
+    """A receiver method that records the keyword arguments of every call."""
+
+    def __init__(self, name="recorder"):
+        self.name = name
+        self.calls = []
+
+    def __call__(self, **kwargs):
+        self.calls.append(kwargs)
+        return self.name
+
+
+def deref(receivers_item):
+    """Return the receiver of a ``signal.receivers`` item, dereferencing a weakref.
+
+    This is what debug toolbars do with Django's list.
+    """
+    target = receivers_item[1]
+    if isinstance(target, weakref.ReferenceType):
+        target = target()
+    return target
+
+
+def assert_clean(signal):
+    """Assert that no receiver is left (dead ones are cleaned by the API call first)."""
+    assert not signal.has_listeners()
+    assert signal.receivers == []
