@@ -2,10 +2,12 @@
 # cython: initializedcheck=False, cdivision=True
 """Compiled engine. Same contract as ``_engine_py`` (whose docstring states it).
 
-Differences are of mechanism only: weak references are dereferenced in C,
-receivers are called with ``PyObject_Vectorcall`` and a keyword-name tuple built
-once per send, and prepared snapshots are published without the lock (a
-version number tells whether a mutation happened while one was being built).
+Differences are of mechanism only: ``send`` and ``send_robust`` are vectorcall
+objects that pass the caller's own argument array to every receiver, with the
+receivers' keyword names worked out once per call site; weak references are
+dereferenced in C; prepared snapshots are published without the lock (a version
+number tells whether a mutation happened while one was being built); and the
+last sender's snapshot is reused until the registry changes.
 """
 
 import threading
@@ -454,15 +456,16 @@ cdef class Registry:
     cdef Snapshot snapshot(self, object sender):
         """Return the ``Snapshot`` of receivers for ``sender``."""
         cdef bint by_address
-        if <PyObject *>sender == self.last_sender and self.version == self.last_version:
+        cdef size_t version = self.version
+        if <PyObject *>sender == self.last_sender and version == self.last_version:
             return self.last_snapshot
         by_address = _keyed_by_address(sender)
         snap = self._snapshot(id(sender) if by_address else make_id(sender))
-        if by_address:
+        if by_address and version == self.version:
             # Senders keyed by id() get the same answer at the same address
             # until the registry changes, so the last answer can be reused.
             self.last_sender = <PyObject *>sender
-            self.last_version = self.version
+            self.last_version = version
             self.last_snapshot = snap
         return snap
 
@@ -482,8 +485,8 @@ cdef class Registry:
                     self.any_snapshot = snap
             return snap
         version = self.version
-        snap = Snapshot(_merge_by_seq(
-            list((<dict>found).values()), list(self.any_sender.values())))
+        own = <dict>found  # a reference of our own before anything allocates
+        snap = Snapshot(_merge_by_seq(list(own.values()), list(self.any_sender.values())))
         if version == self.version:
             self.prepared[sender_key] = snap
         return snap
