@@ -49,12 +49,13 @@ def receiver_name(receiver):
 
 def log_robust_failure(receiver, err):
     """Log a receiver's exception caught by ``send_robust`` as Django does."""
-    logger.error(
-        "Error calling %s in Signal.send_robust() (%s)",
-        receiver_name(receiver),
-        err,
-        exc_info=err,
-    )
+    if logger.isEnabledFor(logging.ERROR):
+        logger.error(
+            "Error calling %s in Signal.send_robust() (%s)",
+            receiver_name(receiver),
+            err,
+            exc_info=err,
+        )
 
 
 def call_receivers(signal, sender, named, receivers, robust):

@@ -393,16 +393,17 @@ def _dispatch(signal, registry, sender, named, robust):
         receiver = entry.target() if entry.func_ref is None else entry.resolve()
         if receiver is not None:
             responses.append(receiver)
-    for index, receiver in enumerate(responses):
-        if robust:
+    if robust:
+        for index, receiver in enumerate(responses):
             try:
                 response = receiver(signal=signal, sender=sender, **named)
             except Exception as err:
                 log_robust_failure(receiver, err)
                 response = err
-        else:
-            response = receiver(signal=signal, sender=sender, **named)
-        responses[index] = (receiver, response)
+            responses[index] = (receiver, response)
+    else:
+        for index, receiver in enumerate(responses):
+            responses[index] = (receiver, receiver(signal=signal, sender=sender, **named))
     if snap.async_:
         from ._async import send_async_receivers
 
