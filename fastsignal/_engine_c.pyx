@@ -455,11 +455,10 @@ cdef class Registry:
 
     cdef Snapshot snapshot(self, object sender):
         """Return the ``Snapshot`` of receivers for ``sender``."""
-        cdef bint by_address
         cdef size_t version = self.version
-        if <PyObject *>sender == self.last_sender and version == self.last_version:
+        cdef bint by_address = _keyed_by_address(sender)
+        if by_address and <PyObject *>sender == self.last_sender and version == self.last_version:
             return self.last_snapshot
-        by_address = _keyed_by_address(sender)
         snap = self._snapshot(id(sender) if by_address else make_id(sender))
         if by_address and version == self.version:
             # Senders keyed by id() get the same answer at the same address
@@ -555,7 +554,13 @@ def registry_of(signal):
 
 
 cdef inline bint _live_receivers_replaced(object signal):
-    return _PyType_Lookup(Py_TYPE(signal), <PyObject *>_LIVE_RECEIVERS_NAME) != <PyObject *>_live_receivers_function
+    """Whether ``signal._live_receivers`` is not the engine's (patched on the class or
+    on the instance): sends must then go through it."""
+    return (
+        _PyType_Lookup(Py_TYPE(signal), <PyObject *>_LIVE_RECEIVERS_NAME)
+        != <PyObject *>_live_receivers_function
+        or PyDict_GetItem(PyObject_GenericGetDict(signal, NULL), _LIVE_RECEIVERS_NAME) != NULL
+    )
 
 
 cdef class CallPlan:
@@ -566,6 +571,8 @@ cdef class CallPlan:
     cdef Py_ssize_t sender_index  # position of ``sender`` among the caller's names, or -1
 
     def __init__(self, tuple kwnames, bint sender_positional):
+        if "self" in kwnames:  # as Python reports it for ``def send(self, sender, **named)``
+            raise TypeError("send() got multiple values for argument 'self'")
         self.sender_index = kwnames.index("sender") if "sender" in kwnames else -1
         if sender_positional and self.sender_index >= 0:
             raise TypeError("send() got multiple values for argument 'sender'")

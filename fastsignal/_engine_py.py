@@ -370,6 +370,14 @@ def _create_registry(signal):
 # -- functions that serve as methods of a signal class ---------------------------------
 
 
+def _live_receivers_replaced(signal):
+    """Whether ``signal._live_receivers`` is not the engine's (patched on the class or
+    on the instance): sends must then go through it."""
+    return type(signal)._live_receivers is not _live_receivers or (
+        "_live_receivers" in signal.__dict__
+    )
+
+
 def _fresh_registry(signal):
     registry = registry_of(signal)
     registry.ensure_fresh()
@@ -378,7 +386,7 @@ def _fresh_registry(signal):
 
 def _dispatch(signal, registry, sender, named, robust):
     snap = registry.snapshot(sender)
-    if type(signal)._live_receivers is not _live_receivers:
+    if _live_receivers_replaced(signal):
         responses = send_through_live_receivers(signal, sender, named, robust)
         if snap.deferred:
             responses.extend(defer(signal, sender, named, _pairs(snap.deferred), robust))
@@ -444,7 +452,7 @@ def send_robust(self, sender, **named):
 
 def has_listeners(self, sender=None):
     """Return whether any live receiver would receive a send from ``sender``."""
-    if type(self)._live_receivers is not _live_receivers:
+    if _live_receivers_replaced(self):
         sync_receivers, async_receivers = self._live_receivers(sender)
         return bool(sync_receivers or async_receivers)
     registry = self.__dict__.get(REGISTRY_ATTR)

@@ -78,3 +78,28 @@ def assert_clean(signal):
     """Assert that no receiver is left (dead ones are cleaned by the API call first)."""
     assert not signal.has_listeners()
     assert signal.receivers == []
+
+
+def django61_signal_class():
+    """Django 6.1's ``Signal``, or ``None`` when it is not available.
+
+    The installed one when Django is 6.1 or newer; otherwise Django 6.1's
+    ``django/dispatch/dispatcher.py`` named by ``FASTSIGNAL_DJANGO61_DISPATCHER``
+    (``scripts/test`` takes it from Django 6.1's source distribution: Django 6
+    needs Python 3.12, so it cannot be installed beside Django 5.2 on 3.11).
+    """
+    import importlib.util
+    import os
+
+    import django
+    import django.dispatch
+
+    if django.VERSION >= (6, 1):
+        return django.dispatch.Signal
+    path = os.environ.get("FASTSIGNAL_DJANGO61_DISPATCHER")
+    if not path or not os.path.exists(path):
+        return None
+    spec = importlib.util.spec_from_file_location("django61_dispatcher", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module.Signal

@@ -26,9 +26,7 @@ import asyncio
 import contextlib
 import contextvars
 import functools
-import importlib.util
 import logging
-import os
 import sys
 import threading
 import traceback
@@ -40,7 +38,7 @@ import pytest
 from asgiref.sync import markcoroutinefunction, sync_to_async
 from django.test.utils import override_settings
 
-from tests.helpers import Sender, collect
+from tests.helpers import Sender, collect, django61_signal_class
 
 # -- helpers -----------------------------------------------------------------------------
 
@@ -155,22 +153,9 @@ def sig(engine):
     return engine.Signal()
 
 
-def _django61_signal_class():
-    """Django 6.1's ``Signal``: installed, or loaded from ``FASTSIGNAL_DJANGO61_DISPATCHER``."""
-    if django.VERSION >= (6, 1):
-        return django.dispatch.Signal
-    path = os.environ.get("FASTSIGNAL_DJANGO61_DISPATCHER")
-    if not path or not os.path.exists(path):
-        return None
-    spec = importlib.util.spec_from_file_location("_django61_dispatcher", path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module.Signal
-
-
 @pytest.fixture(scope="session")
 def django61_signal():
-    signal_class = _django61_signal_class()
+    signal_class = django61_signal_class()
     if signal_class is None:
         pytest.skip(
             "Django 6.1 is not installed and FASTSIGNAL_DJANGO61_DISPATCHER does not name "

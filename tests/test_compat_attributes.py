@@ -11,7 +11,7 @@ import weakref
 import pytest
 
 from fastsignal._common import make_id
-from tests.helpers import Callable, Sender, collect, deref, receiver_1_arg, receiver_2
+from tests.helpers import Callable, Sender, collect, deref
 
 
 @pytest.fixture
@@ -516,11 +516,6 @@ def test_patch_of_live_receivers_after_sends(engine, monkeypatch):
     assert calls == ["r_a", "r_b"]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="Bug: an instance attribute _live_receivers is ignored by send (Django calls "
-    "self._live_receivers); the engines only check the class.",
-)
 def test_instance_patch_of_live_receivers(sig):
     calls = []
     sig.connect(r_a)

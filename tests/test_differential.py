@@ -10,20 +10,28 @@ their lazy clean-up).
 References:
 
 ``django61``
-    Django 6.1's dispatcher (``tests/reference/django61_dispatcher.py``), for
-    Django 6 semantics: the receivers of a garbage-collected sender are dropped.
+    Django 6.1's dispatcher (``tests.helpers.django61_signal_class``), for Django 6
+    semantics: the receivers of a garbage-collected sender are dropped.
 ``installed``
     ``django.dispatch.Signal`` of the installed Django. Django before 6.0 keeps the
     receivers of a dead sender, so with it the senders never die.
 
 All objects live in the machine, so their lifetimes are the same for both
-signals; deaths happen only in the ``kill_*`` rules, followed by ``gc.collect()``.
+signals; deaths happen only in the ``kill_*`` rules
+and when a disconnection releases a strongly held receiver, and the invariant
+lets both signals settle after every rule.
+
+Left out on purpose, as documented differences: non-weakrefable senders on a
+caching signal and unhashable senders in ``send`` (Django raises TypeError,
+fastsignal accepts them), and duplicate lookup keys in an assigned ``receivers``
+list (fastsignal keeps the first).
 """
 
 import functools
 import gc
 import itertools
 import logging
+import os
 import weakref
 
 import django
@@ -39,7 +47,7 @@ from hypothesis.stateful import (
     run_state_machine_as_test,
 )
 
-from tests.reference import django61_dispatcher
+from tests.helpers import django61_signal_class
 
 # -- receivers -------------------------------------------------------------------------
 
@@ -138,6 +146,15 @@ def describe_response(response):
     if isinstance(response, BaseException):
         return ("exception", type(response), response.args)
     return response
+
+
+def _alive(item):
+    """Whether a ``receivers`` item's receiver and sender (when referenced) are alive."""
+    target = item[1]
+    if isinstance(target, weakref.ReferenceType) and target() is None:
+        return False
+    sender_ref = item[2] if len(item) >= 4 else None  # Django 5.2 items have no sender_ref
+    return sender_ref is None or sender_ref() is not None
 
 
 def describe_receivers(signal):
@@ -376,7 +393,7 @@ def make_machine(ours_class, reference_class, use_caching, senders_die):
             """Drop the machine's only reference to an owner or a dynamic function."""
             self.owners.pop(name, None)
             self.dynamic.pop(name, None)
-            gc.collect()
+            gc.collect(0)  # see same_receivers()
 
         @rule(name=st.sampled_from((*OWNERS, *DYNAMIC)))
         def new_receiver(self, name):
@@ -391,7 +408,7 @@ def make_machine(ours_class, reference_class, use_caching, senders_die):
         @rule(name=st.sampled_from(KILLABLE_SENDERS))
         def kill_sender(self, name):
             self.senders.pop(name, None)
-            gc.collect()
+            gc.collect(0)  # see same_receivers()
 
         @precondition(lambda self: senders_die)
         @rule(name=st.sampled_from(KILLABLE_SENDERS))
@@ -418,11 +435,19 @@ def make_machine(ours_class, reference_class, use_caching, senders_die):
         def unmute(self):
             """``mute_signals`` exit: the paused receivers, then those connected meanwhile.
 
-            A receiver connected again while muted is left out of the second part
-            (Django would keep both copies; fastsignal keeps the first, by design).
+            Two adjustments keep the comparison about fastsignal:
+
+            - a receiver connected again while muted is left out of the second part
+              (Django would keep both copies; fastsignal keeps the first, by design);
+            - paused items whose receiver or sender died while muted are left out.
+              Django would keep them for good: its clean-up runs only after a weak
+              reference callback set its flag, and that flag was consumed while
+              muted, so a dead item would go on blocking its lookup key (a new
+              connect with the same dispatch_uid is ignored). fastsignal drops
+              dead items whenever it adopts a list.
             """
             for signal in (self.ref, self.ours):
-                paused = self.paused[signal.tag]
+                paused = [i for i in self.paused[signal.tag] if _alive(i)]
                 keys = {item[0] for item in paused}
                 signal.receivers = paused + [i for i in signal.receivers if i[0] not in keys]
                 with signal.lock:
@@ -433,33 +458,49 @@ def make_machine(ours_class, reference_class, use_caching, senders_die):
 
         @invariant()
         def same_receivers(self):
-            """Same live receivers, in the same order, once both have cleaned up.
+            """Same receivers, in the same order, once both have settled.
 
-            Django cleans up lazily, only after a weak reference callback set its
-            flag: an item restored by ``unmute`` whose receiver died while muted
-            stays in its list for good. fastsignal drops every dead item on the
-            next operation, so it must have none left.
+            Both signals hold the same objects, so one signal's clean-up can end an
+            object's life for the other: a strong receiver connected for a sender
+            that died is released only when each signal drops that entry, and only
+            then do the weak receivers of its object die. Settle first: let both
+            signals clean up (``has_listeners()``) until nothing more dies, so
+            that every rule starts from a state in which they agree on what is
+            alive. Only the ``kill_*`` rules and disconnections end lives, and this
+            invariant runs after every rule.
             """
             probe_obj = self.senders[probe]
+            for _ in range(4):
+                # Automatic garbage collection is off while the machine runs (see
+                # ``steady_gc``): what only this step's reference cycles keep alive
+                # (tracebacks of the exceptions a robust send returned) dies here,
+                # for both signals at once. The youngest generation holds
+                # everything made since the last step.
+                gc.collect(0)
+                self.ours.has_listeners(probe_obj)
+                self.ref.has_listeners(probe_obj)
             assert self.ours.has_listeners(probe_obj) == self.ref.has_listeners(probe_obj)
             ours_live, ours_dead = describe_receivers(self.ours)
-            ref_live, _ = describe_receivers(self.ref)
+            ref_live, ref_dead = describe_receivers(self.ref)
             assert ours_live == ref_live
-            assert ours_dead == 0
-            assert len(self.ours.receivers) == len(ours_live)
+            assert ours_dead == ref_dead == 0
+            assert len(self.ours.receivers) == len(self.ref.receivers)
 
     return SignalMachine
 
 
 REFERENCES = {
-    "django61": (django61_dispatcher.Signal, True),
+    "django61": (django61_signal_class(), True),
     "installed": (django.dispatch.Signal, django.VERSION >= (6, 0)),
 }
 
+#: ``FASTSIGNAL_HYPOTHESIS_SCALE=10`` runs ten times as many examples (for a long hunt).
+SCALE = float(os.environ.get("FASTSIGNAL_HYPOTHESIS_SCALE", "1"))
+
 VARIANTS = [
-    pytest.param("django61", False, 150, id="django61"),
-    pytest.param("django61", True, 80, id="django61-caching"),
-    pytest.param("installed", False, 60, id="installed-django"),
+    pytest.param("django61", False, 300, id="django61"),
+    pytest.param("django61", True, 150, id="django61-caching"),
+    pytest.param("installed", False, 100, id="installed-django"),
 ]
 
 
@@ -470,31 +511,46 @@ def quiet_dispatch_logger(monkeypatch):
 
 
 @pytest.fixture
-def cheap_gc():
-    """Freeze what exists now so that the machine's ``gc.collect()`` calls scan only
-    the objects made since (a full collection of everything Django and Hypothesis
-    hold takes tens of milliseconds)."""
+def steady_gc():
+    """Collect garbage only where the machine says so, and cheaply.
+
+    Automatic collection is disabled: a receiver kept alive only by a reference
+    cycle (say, a traceback of an exception that a robust send returned) could
+    otherwise die between the two signals' sends of one step. The machine
+    collects the youngest generation only, which holds what was made since its
+    previous collection: a full collection would scan all that Django and
+    Hypothesis hold, tens of milliseconds each time.
+    """
+    was_enabled = gc.isenabled()
     gc.collect()
-    gc.freeze()
+    gc.disable()
     try:
         yield
     finally:
-        gc.unfreeze()
+        if was_enabled:
+            gc.enable()
+        gc.collect()
 
 
-@pytest.mark.usefixtures("quiet_dispatch_logger", "cheap_gc")
+@pytest.mark.usefixtures("quiet_dispatch_logger", "steady_gc")
 @pytest.mark.parametrize("reference, use_caching, examples", VARIANTS)
 def test_differential(engine, reference, use_caching, examples):
     reference_class, senders_die = REFERENCES[reference]
+    if reference_class is None:
+        message = "Django 6.1's dispatcher is not available (see FASTSIGNAL_DJANGO61_DISPATCHER)"
+        if os.environ.get("FASTSIGNAL_REQUIRE_EXTENSIONS"):  # CI: scripts/test provides it
+            pytest.fail(message)
+        pytest.skip(message)
     machine = make_machine(engine.Signal, reference_class, use_caching, senders_die)
     run_state_machine_as_test(
         machine,
         settings=settings(
-            max_examples=examples,
+            max_examples=max(1, int(examples * SCALE)),
             stateful_step_count=40,
             deadline=None,
             database=None,
-            derandomize=False,
+            # Fixed examples keep CI reproducible; FASTSIGNAL_HYPOTHESIS_RANDOM=1 explores.
+            derandomize=not os.environ.get("FASTSIGNAL_HYPOTHESIS_RANDOM"),
             suppress_health_check=[HealthCheck.too_slow],
         ),
     )

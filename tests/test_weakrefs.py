@@ -308,3 +308,32 @@ def test_weak_receiver_killed_by_earlier_receiver_still_called(engine):
     del result
     collect()
     assert sig.send(None, val=1) == [(killer, "killer")]
+
+
+@pytest.mark.parametrize(
+    "make_sender",
+    [
+        pytest.param(lambda: None, id="None"),
+        pytest.param(lambda: Sender, id="class"),
+        pytest.param(lambda: Sender(), id="instance"),
+        pytest.param(lambda: object(), id="object()"),
+    ],
+)
+@pytest.mark.parametrize("use_caching", [False, True])
+def test_disconnected_strong_receiver_is_released_after_sends(engine, make_sender, use_caching):
+    """Nothing prepared for sends (snapshots, last-sender reuse) outlives a disconnect."""
+    sig = engine.Signal(use_caching=use_caching)
+    sender = make_sender()
+    rec = make_function()
+    wref = weakref.ref(rec)
+    sig.connect(rec, sender=sender, weak=False)
+    sig.connect(receiver_1_arg)
+    for _ in range(3):
+        assert len(sig.send(sender, val=1)) == 2
+        assert len(sig.send_robust(sender, val=1)) == 2
+        assert sig.has_listeners(sender)
+    del rec
+    assert sig.disconnect(wref(), sender=sender) is True
+    collect()
+    assert wref() is None
+    assert sig.send(sender, val=2) == [(receiver_1_arg, 2)]

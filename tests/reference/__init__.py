@@ -1,1 +1,0 @@
-"""Reference implementations used by the differential tests."""
