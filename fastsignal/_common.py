@@ -9,7 +9,7 @@ import logging
 try:  # asgiref honours markcoroutinefunction() on every Python version.
     from asgiref.sync import iscoroutinefunction as is_async_callable
 except ImportError:  # pragma: no cover - asgiref ships with Django
-    pass
+    from inspect import iscoroutinefunction as is_async_callable
 
 logger = logging.getLogger("django.dispatch")
 
