@@ -27,6 +27,22 @@ class DeferredItem(tuple):
     __slots__ = ()
 
 
+_settings = None  # django.conf.settings; False without Django; None before the first look
+
+
+def django_settings():
+    """Return ``django.conf.settings`` if Django is importable, else ``None``."""
+    global _settings
+    if _settings is None:
+        try:
+            from django.conf import settings
+        except ImportError:
+            settings = False
+        _settings = settings
+    # Never test LazySettings for truth: that would try to configure Django.
+    return None if _settings is False else _settings
+
+
 def make_id(target):
     """Return Django's identity key for ``target``.
 

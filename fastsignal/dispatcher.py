@@ -10,7 +10,7 @@ import threading
 
 from . import _engine_py
 from ._engine import engine as _engine
-from ._common import is_async_callable, make_id
+from ._common import django_settings, is_async_callable, make_id
 
 #: Names every engine provides, each installed as an attribute of a signal class.
 ENGINE_ATTRIBUTES = (
@@ -33,26 +33,10 @@ def engine_attributes(engine):
     return {name: getattr(engine, name) for name in ENGINE_ATTRIBUTES}
 
 
-_settings = None
-
-
-def _django_settings():
-    """Return ``django.conf.settings`` if Django is importable, else ``None``."""
-    global _settings
-    if _settings is None:
-        try:
-            from django.conf import settings
-        except ImportError:
-            settings = False
-        _settings = settings
-    # Never test LazySettings for truth: that would try to configure Django.
-    return None if _settings is False else _settings
-
-
 def _check_receiver(receiver):
     if not callable(receiver):
         raise TypeError("Signal receivers must be callable.")
-    settings = _django_settings()
+    settings = django_settings()
     if settings is not None and settings.configured and settings.DEBUG:
         from django.utils.inspect import func_accepts_kwargs
 

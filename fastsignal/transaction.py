@@ -116,7 +116,7 @@ import threading
 import weakref
 from typing import Protocol, runtime_checkable
 
-from ._common import is_async_callable, receiver_name
+from ._common import django_settings, is_async_callable, receiver_name
 
 __all__ = [
     "DEFERRED",
@@ -200,19 +200,11 @@ class StandaloneBackend:
 _DJANGO = DjangoBackend()
 _STANDALONE = StandaloneBackend()
 _backend = None  # None: choose per call
-_settings = None  # django.conf.settings, False without Django, None before the first look
 
 
 def _django_configured():
-    global _settings
-    if _settings is None:
-        try:
-            from django.conf import settings
-        except ImportError:
-            settings = False
-        _settings = settings
-    # Never test LazySettings for truth: that would try to configure Django.
-    return _settings is not False and _settings.configured
+    settings = django_settings()
+    return settings is not None and settings.configured
 
 
 def get_backend():

@@ -19,7 +19,7 @@ import weakref
 import pytest
 
 import fastsignal
-from fastsignal import transaction
+from fastsignal import _common, transaction
 from fastsignal.transaction import (
     DEFERRED,
     Atomic,
@@ -637,7 +637,7 @@ def test_default_backend(monkeypatch):
     previous = set_backend(None)
     try:
         assert isinstance(get_backend(), DjangoBackend)  # conftest configures Django
-        monkeypatch.setattr(transaction, "_settings", False)  # as if Django were absent
+        monkeypatch.setattr(_common, "_settings", False)  # as if Django were absent
         assert isinstance(get_backend(), StandaloneBackend)
     finally:
         set_backend(previous)
@@ -652,7 +652,7 @@ def test_default_backend_with_unconfigured_settings(monkeypatch):
         def __bool__(self):  # LazySettings would try to configure itself
             raise AssertionError("settings tested for truth")
 
-    monkeypatch.setattr(transaction, "_settings", Unconfigured())
+    monkeypatch.setattr(_common, "_settings", Unconfigured())
     previous = set_backend(None)
     try:
         assert isinstance(get_backend(), StandaloneBackend)
