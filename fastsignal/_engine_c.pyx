@@ -321,6 +321,7 @@ cdef class Registry:
     cdef Py_ssize_t next_seq
     cdef size_t version  # bumped by every change to the indexes
     cdef PyObject *last_sender  # address only, never dereferenced
+    cdef PyObject *last_type  # its type's address, never dereferenced
     cdef size_t last_version
     cdef Snapshot last_snapshot
 
@@ -456,14 +457,19 @@ cdef class Registry:
     cdef Snapshot snapshot(self, object sender):
         """Return the ``Snapshot`` of receivers for ``sender``."""
         cdef size_t version = self.version
-        cdef bint by_address = _keyed_by_address(sender)
-        if by_address and <PyObject *>sender == self.last_sender and version == self.last_version:
+        if (<PyObject *>sender == self.last_sender and <PyObject *>Py_TYPE(sender) == self.last_type
+                and version == self.last_version):
             return self.last_snapshot
+        cdef bint by_address = _keyed_by_address(sender)
         snap = self._snapshot(id(sender) if by_address else make_id(sender))
         if by_address and version == self.version:
-            # Senders keyed by id() get the same answer at the same address
-            # until the registry changes, so the last answer can be reused.
+            # A sender keyed by id() gets the same answer as the last one at the
+            # same address, of the same type, until the registry changes: a new
+            # object there can only have receivers connected since, which bump
+            # the version. (The type check keeps out bound methods and other
+            # objects keyed by (self, func) that land at a reused address.)
             self.last_sender = <PyObject *>sender
+            self.last_type = <PyObject *>Py_TYPE(sender)
             self.last_version = version
             self.last_snapshot = snap
         return snap
@@ -529,7 +535,12 @@ def _entry_from_foreign_item(item, on_death):
 
 
 cdef inline Registry _registry(object signal):
-    cdef PyObject *found = PyDict_GetItem(PyObject_GenericGetDict(signal, NULL), _REGISTRY_ATTR)
+    return _registry_in(signal, PyObject_GenericGetDict(signal, NULL))
+
+
+cdef inline Registry _registry_in(object signal, dict state):
+    """The registry of ``signal``, whose instance dict is ``state``."""
+    cdef PyObject *found = PyDict_GetItem(state, _REGISTRY_ATTR)
     if found != NULL and type(<object>found) is Registry:
         return <Registry>found
     return _create_registry(signal)
@@ -553,13 +564,13 @@ def registry_of(signal):
     return _registry(signal)
 
 
-cdef inline bint _live_receivers_replaced(object signal):
+cdef inline bint _live_receivers_replaced(object signal, dict state):
     """Whether ``signal._live_receivers`` is not the engine's (patched on the class or
-    on the instance): sends must then go through it."""
+    in the instance dict ``state``): sends must then go through it."""
     return (
         _PyType_Lookup(Py_TYPE(signal), <PyObject *>_LIVE_RECEIVERS_NAME)
         != <PyObject *>_live_receivers_function
-        or PyDict_GetItem(PyObject_GenericGetDict(signal, NULL), _LIVE_RECEIVERS_NAME) != NULL
+        or PyDict_GetItem(state, _LIVE_RECEIVERS_NAME) != NULL
     )
 
 
@@ -652,13 +663,14 @@ cdef object _send(PyObject **args, size_t nargsf, PyObject *kwnames_ptr, int rob
     signal = <object>args[0]
     sender = <object>args[1] if nargs == 2 else <object>args[1 + plan.sender_index]
 
-    cdef Registry registry = _registry(signal)
+    cdef dict state = PyObject_GenericGetDict(signal, NULL)
+    cdef Registry registry = _registry_in(signal, state)
     registry.ensure_fresh()
     if not registry.entries:
         return []
     cdef Snapshot snap = registry.snapshot(sender)
     cdef list responses
-    if plan.receiver_kwnames is None or _live_receivers_replaced(signal):
+    if plan.receiver_kwnames is None or _live_receivers_replaced(signal, state):
         # The replacement decides who receives; a "signal" keyword gets Python's
         # own "multiple values" TypeError from each call.
         named = _named(args, nargs, kwnames)
@@ -703,10 +715,11 @@ Like ``send``, but a receiver's ``Exception`` is logged and returned as its resp
 
 def has_listeners(self, sender=None):
     """Return whether any live receiver would receive a send from ``sender``."""
-    if _live_receivers_replaced(self):
+    cdef dict state = PyObject_GenericGetDict(self, NULL)
+    if _live_receivers_replaced(self, state):
         sync_receivers, async_receivers = self._live_receivers(sender)
         return bool(sync_receivers or async_receivers)
-    cdef Registry registry = _registry(self)
+    cdef Registry registry = _registry_in(self, state)
     registry.ensure_fresh()
     if not registry.entries:
         return False
