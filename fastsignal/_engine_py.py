@@ -370,23 +370,16 @@ def _create_registry(signal):
 # -- functions that serve as methods of a signal class ---------------------------------
 
 
-def _live_receivers_replaced(signal):
-    """Whether ``signal._live_receivers`` is not the engine's (patched on the class or
-    on the instance): sends must then go through it."""
-    return type(signal)._live_receivers is not _live_receivers or (
-        "_live_receivers" in signal.__dict__
-    )
-
-
 def _fresh_registry(signal):
     registry = registry_of(signal)
     registry.ensure_fresh()
     return registry
 
 
-def _dispatch(signal, registry, sender, named, robust):
+def _dispatch(signal, state, registry, sender, named, robust):
     snap = registry.snapshot(sender)
-    if _live_receivers_replaced(signal):
+    # A _live_receivers patched on the class or on the instance decides who receives.
+    if type(signal)._live_receivers is not _live_receivers or "_live_receivers" in state:
         responses = send_through_live_receivers(signal, sender, named, robust)
         if snap.deferred:
             responses.extend(defer(signal, sender, named, _pairs(snap.deferred), robust))
@@ -432,30 +425,34 @@ def send(self, sender, **named):
 
     A receiver's exception propagates and ends the dispatch.
     """
-    registry = self.__dict__.get(REGISTRY_ATTR)
+    state = self.__dict__
+    registry = state.get(REGISTRY_ATTR)
     if registry is None or registry.dead or registry.resync or registry.list is not None:
         registry = _fresh_registry(self)
     if not registry.entries:
         return []
-    return _dispatch(self, registry, sender, named, False)
+    return _dispatch(self, state, registry, sender, named, False)
 
 
 def send_robust(self, sender, **named):
     """Like ``send``, but a receiver's ``Exception`` is logged and returned as its response."""
-    registry = self.__dict__.get(REGISTRY_ATTR)
+    state = self.__dict__
+    registry = state.get(REGISTRY_ATTR)
     if registry is None or registry.dead or registry.resync or registry.list is not None:
         registry = _fresh_registry(self)
     if not registry.entries:
         return []
-    return _dispatch(self, registry, sender, named, True)
+    return _dispatch(self, state, registry, sender, named, True)
 
 
 def has_listeners(self, sender=None):
     """Return whether any live receiver would receive a send from ``sender``."""
-    if _live_receivers_replaced(self):
+    state = self.__dict__
+    # A _live_receivers patched on the class or on the instance decides who receives.
+    if type(self)._live_receivers is not _live_receivers or "_live_receivers" in state:
         sync_receivers, async_receivers = self._live_receivers(sender)
         return bool(sync_receivers or async_receivers)
-    registry = self.__dict__.get(REGISTRY_ATTR)
+    registry = state.get(REGISTRY_ATTR)
     if registry is None or registry.dead or registry.resync or registry.list is not None:
         registry = _fresh_registry(self)
     if not registry.entries:
