@@ -4,7 +4,6 @@ The compiled parameter fails, rather than skips, when the compiled engine is
 missing and ``FASTSIGNAL_REQUIRE_EXTENSIONS`` is set (as CI does).
 """
 
-import gc
 import os
 from types import SimpleNamespace
 
@@ -45,9 +44,3 @@ def engine(request):
 
         return SimpleNamespace(name="compiled", Signal=fastsignal.Signal, module=_engine_c)
     return SimpleNamespace(name="python", Signal=fastsignal.PySignal, module=_engine_py)
-
-
-def collect():
-    """Run the garbage collector until nothing more is freed (as Django's tests do)."""
-    for _ in range(3):
-        gc.collect()

@@ -48,7 +48,7 @@ from fastsignal._common import REGISTRY_ATTR  # noqa: E402
 from fastsignal.django._install import SIGNAL_METHODS  # noqa: E402
 from fastsignal.dispatcher import ENGINE_ATTRIBUTES  # noqa: E402
 
-from .conftest import REQUIRE_EXTENSIONS, collect  # noqa: E402
+from tests.helpers import collect  # noqa: E402
 
 DJANGO_6 = django.VERSION >= (6, 0)
 REPLACED = ENGINE_ATTRIBUTES + SIGNAL_METHODS
@@ -90,22 +90,14 @@ def django_layout(item):
 # -- fixtures -------------------------------------------------------------------------
 
 
-@pytest.fixture(scope="module", params=["compiled", "python"])
-def installed(request):
-    """fastsignal installed on one engine, with receivers connected before install.
+@pytest.fixture(scope="module")
+def installed(engine):
+    """fastsignal installed on ``engine``, with receivers connected before install.
 
     ``installed.early`` is a Django ``Signal`` that got four receivers (weak
     function, weak bound method, strong lambda, sender-specific) before install.
     """
-    if request.param == "compiled":
-        if not fastsignal.COMPILED:
-            message = "the compiled engine is not in use"
-            if REQUIRE_EXTENSIONS:
-                pytest.fail(message + " but FASTSIGNAL_REQUIRE_EXTENSIONS is set")
-            pytest.skip(message)
-        from fastsignal import _engine_c as engine
-    else:
-        engine = _engine_py
+    engine = engine.module
     assert not fsd.is_installed(), "fastsignal.django was left installed"
     assert_django_pristine()
 

@@ -19,7 +19,7 @@ import weakref
 import pytest
 
 import fastsignal
-from fastsignal import _common, transaction
+from fastsignal import _common
 from fastsignal.transaction import (
     DEFERRED,
     Atomic,
