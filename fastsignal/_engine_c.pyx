@@ -723,11 +723,7 @@ def has_listeners(self, sender=None):
     registry.ensure_fresh()
     if not registry.entries:
         return False
-    cdef Snapshot snap = registry.snapshot(sender)
-    for entry in snap.sync:
-        if (<Entry>entry).is_live():
-            return True
-    for entry in snap.async_:
+    for entry in registry.snapshot(sender).entries:
         if (<Entry>entry).is_live():
             return True
     return False
