@@ -912,23 +912,10 @@ def test_deferred_callback_repr(sig):
     assert deferred_send.__qualname__ == f"{type(sig).__qualname__}.send"
 
 
-# -- connect(on_commit=True) (needs the engine's support) ---------------------------------
+# -- connect(on_commit=True) ---------------------------------------------------------
 
 
-def accepts_on_commit(signal_class):
-    return "on_commit" in inspect.signature(signal_class.connect).parameters
-
-
-@pytest.fixture
-def deferring_sig(sig):
-    if not accepts_on_commit(type(sig)):
-        pytest.skip("the engine does not support connect(on_commit=True) yet")
-    return sig
-
-
-def test_connect_on_commit(deferring_sig, notified):
-    sig = deferring_sig
-
+def test_connect_on_commit(sig, notified):
     def immediate(**kwargs):
         notified.append("immediate")
         return "now"
@@ -945,54 +932,54 @@ def test_connect_on_commit(deferring_sig, notified):
     assert notified == ["immediate", ("deferred", sig, "sender", {"a": 1})]
 
 
-def test_connect_on_commit_rolled_back(deferring_sig, notified):
+def test_connect_on_commit_rolled_back(sig, notified):
     def deferred(**kwargs):
         notified.append("deferred")
 
-    deferring_sig.connect(deferred, on_commit=True)
+    sig.connect(deferred, on_commit=True)
     with rolled_back():
-        deferring_sig.send(None)
+        sig.send(None)
     assert notified == []
 
 
-def test_connect_on_commit_outside_a_transaction(deferring_sig, notified):
+def test_connect_on_commit_outside_a_transaction(sig, notified):
     def deferred(**kwargs):
         notified.append("deferred")
         return "ignored"
 
-    deferring_sig.connect(deferred, on_commit=True)
-    assert deferring_sig.send(None) == [(deferred, DEFERRED)]
+    sig.connect(deferred, on_commit=True)
+    assert sig.send(None) == [(deferred, DEFERRED)]
     assert notified == ["deferred"]
 
 
-def test_receiver_decorator_on_commit(deferring_sig, notified):
-    @fastsignal.receiver(deferring_sig, on_commit=True)
+def test_receiver_decorator_on_commit(sig, notified):
+    @fastsignal.receiver(sig, on_commit=True)
     def deferred(**kwargs):
         notified.append("deferred")
 
     with atomic():
-        assert deferring_sig.send(None) == [(deferred, DEFERRED)]
+        assert sig.send(None) == [(deferred, DEFERRED)]
         assert notified == []
     assert notified == ["deferred"]
 
 
-def test_connect_on_commit_weak_receiver_dies_before_commit(deferring_sig, notified):
+def test_connect_on_commit_weak_receiver_dies_before_commit(sig, notified):
     obj = Receiver(notified)
-    deferring_sig.connect(obj.method, on_commit=True)
+    sig.connect(obj.method, on_commit=True)
     with atomic():
-        assert deferring_sig.send(None) == [(obj.method, DEFERRED)]
+        assert sig.send(None) == [(obj.method, DEFERRED)]
         del obj
         collect()
     assert notified == []
 
 
-def test_connect_on_commit_send_robust(deferring_sig, caplog, notified):
+def test_connect_on_commit_send_robust(sig, caplog, notified):
     def failing_receiver(**kwargs):
         raise ForcedError("robust callback")
 
-    deferring_sig.connect(failing_receiver, on_commit=True)
+    sig.connect(failing_receiver, on_commit=True)
     with atomic():
-        assert deferring_sig.send_robust(None) == [(failing_receiver, DEFERRED)]
+        assert sig.send_robust(None) == [(failing_receiver, DEFERRED)]
     assert_logged(
         caplog,
         "Error calling test_connect_on_commit_send_robust.<locals>.failing_receiver"
@@ -1000,37 +987,49 @@ def test_connect_on_commit_send_robust(deferring_sig, caplog, notified):
     )
 
 
-def test_connect_on_commit_send_propagates_at_commit(deferring_sig):
+def test_connect_on_commit_send_propagates_at_commit(sig):
     def failing_receiver(**kwargs):
         raise ForcedError("boom")
 
-    deferring_sig.connect(failing_receiver, on_commit=True)
+    sig.connect(failing_receiver, on_commit=True)
     with pytest.raises(ForcedError):
         with atomic():
-            deferring_sig.send(None)  # does not raise here
+            sig.send(None)  # does not raise here
             with atomic():
                 pass  # a savepoint's exit runs nothing
     with pytest.raises(ForcedError):
-        deferring_sig.send(None)  # no transaction: runs (and fails) during the send
+        sig.send(None)  # no transaction: runs (and fails) during the send
 
 
-def test_connect_on_commit_using(deferring_sig, notified):
+def test_connect_on_commit_using(sig, notified):
     def deferred(using, **kwargs):
         notified.append(using)
 
-    deferring_sig.connect(deferred, on_commit=True)
+    sig.connect(deferred, on_commit=True)
     with atomic("other"):
-        deferring_sig.send(None, using="other")
+        sig.send(None, using="other")
         assert notified == []
     assert notified == ["other"]
 
 
-def test_connect_on_commit_async_receiver(deferring_sig, notified):
+def test_connect_on_commit_async_receiver(sig, notified):
     async def deferred(**kwargs):
         notified.append("async deferred")
 
-    deferring_sig.connect(deferred, on_commit=True)
+    sig.connect(deferred, on_commit=True)
     with atomic():
-        assert deferring_sig.send(None) == [(deferred, DEFERRED)]
+        assert sig.send(None) == [(deferred, DEFERRED)]
         assert notified == []
     assert notified == ["async deferred"]
+
+
+def test_has_listeners_counts_receivers_deferred_to_commit(sig):
+    class Sender:
+        pass
+
+    def deferred(**kwargs):
+        pass
+
+    sig.connect(deferred, sender=Sender, on_commit=True)
+    assert sig.has_listeners(Sender)
+    assert not sig.has_listeners(object())

@@ -8,7 +8,6 @@ classes check what ``captureOnCommitCallbacks`` sees.
 """
 
 import functools
-import inspect
 import logging
 
 import pytest
@@ -239,10 +238,6 @@ def callback():
     callback.calls += 1
 
 
-def accepts_on_commit(signal):
-    return "on_commit" in inspect.signature(signal.connect).parameters
-
-
 class CaptureOnCommitCallbacksTests(TestCase):
     def setUp(self):
         callback.calls = 0
@@ -293,9 +288,6 @@ class SeedScenarioTests(TestCase):
     """``@receiver(post_save, sender=User, on_commit=True)`` creates a Profile after commit."""
 
     def connect_create_profile(self, signal, **kwargs):
-        if not accepts_on_commit(signal):
-            self.skipTest(f"{type(signal).__qualname__}.connect does not accept on_commit yet")
-
         @fastsignal.receiver(signal, sender=User, on_commit=True, **kwargs)
         def create_profile(sender, instance, created, **kwargs):
             if created:
@@ -355,9 +347,6 @@ def seed_receiver(clean_db):
     if installed_here:
         fastsignal_django.install()
     try:
-        if not accepts_on_commit(post_save):
-            pytest.skip("ModelSignal.connect does not accept on_commit yet")
-
         @fastsignal.receiver(post_save, sender=User, on_commit=True)
         def create_profile(sender, instance, created, **kwargs):
             if created:
