@@ -8,8 +8,12 @@ import logging
 
 try:  # asgiref honours markcoroutinefunction() on every Python version.
     from asgiref.sync import iscoroutinefunction as is_async_callable
-except ImportError:  # pragma: no cover - asgiref ships with Django
+
+    HAVE_ASGIREF = True
+except ImportError:  # asgiref ships with Django
     from inspect import iscoroutinefunction as is_async_callable
+
+    HAVE_ASGIREF = False
 
 logger = logging.getLogger("django.dispatch")
 
@@ -72,6 +76,87 @@ def log_robust_failure(receiver, err):
             err,
             exc_info=err,
         )
+
+
+class SignalRecursionError(RecursionError):
+    """Receivers that send the signal that called them ran into the recursion limit.
+
+    The classic case is a ``post_save`` receiver that saves its instance again.
+    A subclass of ``RecursionError``, so code that catches that keeps working.
+    ``chain`` lists ``(signal, sender, receiver)`` for each send the error went
+    through, from the outermost inward; the message names the signal, the
+    sender and the receivers that looped.
+    """
+
+    # No __init__ in Python: it is created where the recursion limit is hit,
+    # where calling Python code could fail again.
+
+    def __str__(self):
+        return describe_recursion(self.chain, self.limit_message)
+
+
+def signal_recursion_error(err, signal, sender, receiver):
+    """Return the ``SignalRecursionError`` to raise for ``err`` leaving ``receiver``.
+
+    Called by each dispatch loop the error passes through, innermost first. A
+    plain ``RecursionError`` is replaced (its traceback, as long as the
+    recursion, is dropped); a ``SignalRecursionError`` gains one link.
+    """
+    if not isinstance(err, SignalRecursionError):
+        limit_message = str(err)
+        err = SignalRecursionError()
+        err.chain = []
+        err.limit_message = limit_message
+    err.chain.insert(0, (signal, sender, receiver))
+    return err.with_traceback(None)
+
+
+def describe_recursion(chain, limit_message):
+    """``post_save(sender=User): save_profile -> ... (repeated)`` for a looping ``chain``."""
+    links = []
+    previous = None
+    for signal, sender, receiver in chain:
+        name = receiver_name(receiver)
+        if (id(signal), id(sender)) != previous:
+            name = f"{signal_name(signal)}(sender={sender_name(sender)}): {name}"
+            previous = (id(signal), id(sender))
+        links.append(name)
+    keys = [(id(s), id(snd), id(r)) for s, snd, r in chain]
+    loop = _loop(keys)
+    if loop is None:
+        return f"{' -> '.join(links)} ({limit_message})"
+    start, period = loop
+    return f"{' -> '.join(links[:start + period])} -> ... (repeated; {limit_message})"
+
+
+def _loop(keys):
+    """``(start, period)`` of the cycle that ``keys`` ends with, or ``None``."""
+    for period in range(1, len(keys) // 2 + 1):
+        if keys[-period:] == keys[-2 * period:-period]:
+            start = len(keys) - 2 * period
+            while start > 0 and keys[start - 1] == keys[start - 1 + period]:
+                start -= 1
+            return start, period
+    return None
+
+
+def signal_name(signal):
+    """The module-level name of ``signal`` (``post_save``), or its repr."""
+    import sys
+
+    for module in list(sys.modules.values()):
+        namespace = getattr(module, "__dict__", None)
+        if not isinstance(namespace, dict):
+            continue
+        for name, value in list(namespace.items()):
+            if value is signal and not name.startswith("_"):
+                return name
+    return repr(signal)
+
+
+def sender_name(sender):
+    name = getattr(sender, "__qualname__", None) if isinstance(sender, type) else None
+    return name if isinstance(name, str) else repr(sender)
 
 
 def call_receivers(signal, sender, named, receivers, robust):

@@ -1,13 +1,14 @@
-# cython: language_level=3, binding=True, boundscheck=False, wraparound=False
-# cython: initializedcheck=False, cdivision=True
-"""Compiled engine. Same contract as ``_engine_py`` (whose docstring states it).
+# cython: language_level=3, binding=True
+"""Compiled engine. Same contract as ``_engine_py`` (whose docstring states it,
+the concurrency argument included).
 
 Differences are of mechanism only: ``send`` and ``send_robust`` are vectorcall
 objects that pass the caller's own argument array to every receiver, with the
-receivers' keyword names worked out once per call site; weak references are
-dereferenced in C; prepared snapshots are published without the lock (a version
-number tells whether a mutation happened while one was being built); and the
-last sender's snapshot is reused until the registry changes.
+receivers' keyword names worked out once per distinct tuple of names (a call
+plan); weak references are dereferenced in C; prepared snapshots are published
+without the lock, in one C sequence that checks the version and stores (no
+Python code runs in between, so no other thread can); and the last sender's
+snapshot is kept in a memo keyed on the sender's address and the version.
 """
 
 import threading
@@ -15,7 +16,7 @@ import weakref
 from types import MethodType
 
 from cpython.object cimport Py_TYPE, PyObject, PyTypeObject
-from cpython.weakref cimport PyWeakref_GetObject
+from cpython.pythread cimport PyThread_get_thread_ident
 
 from ._common import (
     NONE_ID,
@@ -24,11 +25,11 @@ from ._common import (
     ReceiversAttribute,
     SenderCacheAttribute,
     SenderCacheView,
-    call_receivers,
     defer,
     log_robust_failure,
     make_id,
     send_through_live_receivers,
+    signal_recursion_error,
 )
 
 
@@ -42,9 +43,29 @@ cdef extern from *:
     static inline int fastsignal_has_generic_getattro(PyObject *o) {
         return Py_TYPE(o)->tp_getattro == PyObject_GenericGetAttr;
     }
+    /* The referent of a weak reference as a new reference, None if it died;
+       NULL with an exception only if ``ref`` is not a weak reference.
+       PyWeakref_GetObject is deprecated from 3.13 (a borrowed reference). */
+    static inline PyObject *fastsignal_referent(PyObject *ref) {
+        PyObject *obj;
+    #if PY_VERSION_HEX >= 0x030D0000
+        if (PyWeakref_GetRef(ref, &obj) < 0)
+            return NULL;
+        if (obj == NULL) {
+            Py_INCREF(Py_None);
+            return Py_None;
+        }
+        return obj;
+    #else
+        obj = PyWeakref_GetObject(ref);
+        Py_XINCREF(obj);
+        return obj;
+    #endif
+    }
     """
     bint has_type_getattro "fastsignal_has_type_getattro"(object o)
     bint has_generic_getattro "fastsignal_has_generic_getattro"(object o)
+    object referent "fastsignal_referent"(object ref)
 
 
 cdef extern from *:
@@ -65,7 +86,10 @@ cdef extern from *:
         fastsignal_send_impl impl;
         int robust;
         PyObject *name;
+        PyObject *qualname;
+        PyObject *module;
         PyObject *doc;
+        PyObject *text_signature;
     } FastSendObject;
 
     static PyObject *fastsend_vectorcall(PyObject *callable, PyObject *const *args,
@@ -84,18 +108,24 @@ cdef extern from *:
 
     static void fastsend_dealloc(FastSendObject *self) {
         Py_XDECREF(self->name);
+        Py_XDECREF(self->qualname);
+        Py_XDECREF(self->module);
         Py_XDECREF(self->doc);
+        Py_XDECREF(self->text_signature);
         PyObject_Free(self);
     }
 
     static PyObject *fastsend_repr(FastSendObject *self) {
-        return PyUnicode_FromFormat("<fastsignal compiled function %U>", self->name);
+        return PyUnicode_FromFormat("<fastsignal compiled function %U>", self->qualname);
     }
 
     static PyMemberDef fastsend_members[] = {
         {"__name__", T_OBJECT, offsetof(FastSendObject, name), READONLY, NULL},
-        {"__qualname__", T_OBJECT, offsetof(FastSendObject, name), READONLY, NULL},
+        {"__qualname__", T_OBJECT, offsetof(FastSendObject, qualname), READONLY, NULL},
+        {"__module__", T_OBJECT, offsetof(FastSendObject, module), READONLY, NULL},
         {"__doc__", T_OBJECT, offsetof(FastSendObject, doc), READONLY, NULL},
+        {"__text_signature__", T_OBJECT, offsetof(FastSendObject, text_signature),
+         READONLY, NULL},
         {NULL}
     };
 
@@ -113,7 +143,9 @@ cdef extern from *:
         .tp_descr_get = fastsend_descr_get,
     };
 
-    static PyObject *fastsignal_new_send(PyObject *name, PyObject *doc,
+    static PyObject *fastsignal_new_send(PyObject *name, PyObject *qualname,
+                                         PyObject *module, PyObject *doc,
+                                         PyObject *text_signature,
                                          int robust, fastsignal_send_impl impl) {
         FastSendObject *self;
         if (FastSendType.tp_dict == NULL && PyType_Ready(&FastSendType) < 0)
@@ -126,18 +158,25 @@ cdef extern from *:
         self->robust = robust;
         Py_INCREF(name);
         self->name = name;
+        Py_INCREF(qualname);
+        self->qualname = qualname;
+        Py_INCREF(module);
+        self->module = module;
         Py_INCREF(doc);
         self->doc = doc;
+        Py_INCREF(text_signature);
+        self->text_signature = text_signature;
         return (PyObject *)self;
     }
     """
     ctypedef object (*send_impl "fastsignal_send_impl")(
         PyObject **args, size_t nargsf, PyObject *kwnames, int robust)
-    object new_send_function "fastsignal_new_send"(str name, str doc, int robust, send_impl impl)
+    object new_send_function "fastsignal_new_send"(
+        str name, str qualname, str module, str doc, str text_signature,
+        int robust, send_impl impl)
 
 
 cdef extern from "Python.h":
-    PyTypeObject PyMethod_Type
     Py_ssize_t PyVectorcall_NARGS(size_t nargsf)
     PyObject *_PyType_Lookup(PyTypeObject *tp, PyObject *name)
     object PyObject_Vectorcall(object func, PyObject **args, size_t nargsf, object kwnames)
@@ -145,6 +184,8 @@ cdef extern from "Python.h":
     object PyMethod_New(object func, object self)
     object PyObject_GenericGetDict(object obj, void *context)
     PyObject *PyDict_GetItem(object d, object key)
+    list PyDict_Values(object d)
+    PyObject *PyDict_SetDefault(object d, object key, object default) except NULL  # borrowed
 
 
 COMPILED = True
@@ -161,17 +202,17 @@ cdef object _none_id = NONE_ID
 cdef str _REGISTRY_ATTR = REGISTRY_ATTR
 cdef str _LIVE_RECEIVERS_NAME = "_live_receivers"
 cdef str _FUNC_NAME = "__func__"
-cdef str _SIGNAL_NAME = "signal"
 cdef tuple _EMPTY = ()
+cdef size_t NO_VERSION = <size_t>-1  # odd, and never reached by a registry's version
 
 
 cdef object _watch(object ref, object on_death):
     # The referent itself: calling a WeakMethod would build a new bound method,
     # and a weak reference to that temporary would die at once.
-    referent = _ReferenceType.__call__(ref)
-    if referent is None:
+    obj = referent(ref)
+    if obj is None:
         return ref
-    return weakref.ref(referent, on_death)
+    return weakref.ref(obj, on_death)
 
 
 cdef class Entry:
@@ -186,7 +227,7 @@ cdef class Entry:
     cdef readonly bint is_async
     cdef readonly bint deferred
     cdef tuple refs
-    cdef Py_ssize_t seq
+    cdef readonly Py_ssize_t seq  # its key in the one Indexes that holds it
 
     def __init__(self, item, on_death=None):
         self.item = item
@@ -213,35 +254,47 @@ cdef class Entry:
         if on_death is not None:
             refs = [_watch(ref, on_death) for ref in refs]
         self.refs = tuple(refs)
+        self.seq = -1
+
+    cdef Entry copy(self):
+        """A new, unindexed entry for the same item (an entry is in one ``Indexes`` only)."""
+        cdef Entry clone = Entry.__new__(Entry)
+        clone.item = self.item
+        clone.key = self.key
+        clone.sender_key = self.sender_key
+        clone.target = self.target
+        clone.func_ref = self.func_ref
+        clone.kind = self.kind
+        clone.is_async = self.is_async
+        clone.deferred = self.deferred
+        clone.refs = self.refs
+        clone.seq = -1
+        return clone
 
     cdef inline object resolve(self):
         """Return the receiver to call, or None if it has died."""
-        cdef PyObject *obj
-        cdef PyObject *func
         if self.kind == STRONG:
             return self.target
         if self.kind == WEAK_OTHER:
             return self.target()
-        obj = PyWeakref_GetObject(self.target)
-        if obj == <PyObject *>None:
+        obj = referent(self.target)
+        if self.kind == WEAK_REF or obj is None:
+            return obj
+        func = referent(self.func_ref)
+        if func is None:
             return None
-        if self.kind == WEAK_REF:
-            return <object>obj
-        func = PyWeakref_GetObject(self.func_ref)
-        if func == <PyObject *>None:
-            return None
-        return PyMethod_New(<object>func, <object>obj)
+        return PyMethod_New(func, obj)
 
-    cdef inline bint is_live(self):
+    cdef inline bint is_live(self) except -1:
         if self.kind == STRONG:
             return True
         if self.kind == WEAK_OTHER:
             return self.target() is not None
-        if PyWeakref_GetObject(self.target) == <PyObject *>None:
+        if referent(self.target) is None:
             return False
-        return self.kind == WEAK_REF or PyWeakref_GetObject(self.func_ref) != <PyObject *>None
+        return self.kind == WEAK_REF or referent(self.func_ref) is not None
 
-    cdef bint alive(self):
+    cdef bint alive(self) except -1:
         for ref in self.refs:
             if ref() is None:
                 return False
@@ -256,7 +309,7 @@ cdef class Snapshot:
     cdef readonly tuple async_
     cdef readonly tuple deferred
 
-    def __init__(self, entries):
+    def __init__(self, list entries):
         sync = []
         async_ = []
         deferred = []
@@ -272,7 +325,7 @@ cdef class Snapshot:
 
 
 cdef list _merge_by_seq(list first, list second):
-    """Merge two lists of entries, each ordered by connection, into one."""
+    """Merge two lists of entries, each ordered by ``seq``, into one."""
     cdef list merged = []
     cdef Py_ssize_t i = 0, j = 0
     cdef Py_ssize_t n = len(first), m = len(second)
@@ -289,8 +342,8 @@ cdef list _merge_by_seq(list first, list second):
 
 
 cdef inline bint _keyed_by_address(object sender):
-    """Whether ``make_id(sender)`` is ``id(sender)``, decided without an attribute lookup
-    for the common senders (``None`` and classes); ``False`` when unsure."""
+    """Whether ``make_id(sender)`` is ``id(sender)``, decided without running user code
+    for the common senders (``None``, classes, plain instances); ``False`` when unsure."""
     if sender is None:
         return True
     if has_type_getattro(sender):
@@ -303,8 +356,64 @@ cdef inline bint _keyed_by_address(object sender):
     return False
 
 
+cdef class Indexes:
+    """The connected receivers of one registry, indexed for sends (see the contract)."""
+
+    cdef dict entries  # lookup key -> Entry: the only index keyed by user objects
+    cdef dict any_sender  # seq -> Entry
+    cdef dict by_sender  # sender key -> {seq: Entry}
+    cdef dict prepared  # sender key -> Snapshot
+    cdef Snapshot any_snapshot
+    cdef Py_ssize_t next_seq
+
+    def __cinit__(self):
+        self.entries = {}
+        self.any_sender = {}
+        self.by_sender = {}
+        self.prepared = {}
+
+    cdef bint add(self, Entry entry) except -1:
+        """Index ``entry`` unless its lookup key is taken; return whether it was added."""
+        # The only step that runs user code: if it raises, nothing has changed.
+        if PyDict_SetDefault(self.entries, entry.key, entry) != <PyObject *>entry:
+            return False
+        entry.seq = self.next_seq
+        self.next_seq += 1
+        sender_key = entry.sender_key
+        if sender_key == _none_id:
+            self.any_sender[entry.seq] = entry
+            self.any_snapshot = None
+            self.prepared.clear()
+        else:
+            own = self.by_sender.get(sender_key)
+            if own is None:
+                own = self.by_sender[sender_key] = {}
+            (<dict>own)[entry.seq] = entry
+            self.prepared.pop(sender_key, None)
+        return True
+
+    cdef Entry discard(self, key):
+        """Remove and return the entry with lookup key ``key``, or ``None``."""
+        # The only step that runs user code: if it raises, nothing has changed.
+        cdef Entry entry = self.entries.pop(key, None)
+        if entry is None:
+            return None
+        sender_key = entry.sender_key
+        if sender_key == _none_id:
+            del self.any_sender[entry.seq]
+            self.any_snapshot = None
+            self.prepared.clear()
+        else:
+            own = <dict>self.by_sender[sender_key]
+            del own[entry.seq]
+            if not own:
+                del self.by_sender[sender_key]
+            self.prepared.pop(sender_key, None)
+        return entry
+
+
 cdef class Registry:
-    """Receivers of one signal, indexed by lookup key and by sender."""
+    """Receivers of one signal: the current ``Indexes`` and what keeps them in step."""
 
     cdef readonly object lock
     cdef readonly object cache_view
@@ -313,16 +422,12 @@ cdef class Registry:
     cdef public bint resync
     cdef object list
     cdef Py_ssize_t list_len
-    cdef dict entries
-    cdef dict any_sender
-    cdef dict by_sender
-    cdef dict prepared
-    cdef Snapshot any_snapshot
-    cdef Py_ssize_t next_seq
-    cdef size_t version  # bumped by every change to the indexes
+    cdef size_t version  # odd while a mutation is under way (a seqlock)
+    cdef unsigned long writer  # thread ident of the mutation under way, or 0
+    cdef Indexes indexes
+    # The memo of the last sender keyed by its address (see snapshot()).
     cdef PyObject *last_sender  # address only, never dereferenced
-    cdef PyObject *last_type  # its type's address, never dereferenced
-    cdef size_t last_version
+    cdef size_t last_version  # even when set; NO_VERSION when empty
     cdef Snapshot last_snapshot
 
     def __init__(self, lock):
@@ -330,8 +435,8 @@ cdef class Registry:
         self.cache_view = SenderCacheView(self)
         self.on_death = self.flag_dead
         self.list = None
-        self.last_version = <size_t>-1
-        self._clear_indexes()
+        self.indexes = Indexes()
+        self.last_version = NO_VERSION
 
     # -- state kept in step with ``signal.receivers`` -------------------------------
 
@@ -342,58 +447,76 @@ cdef class Registry:
     def request_resync(self):
         self.resync = True
 
-    cdef inline bint stale(self):
+    cdef inline bint stale(self) noexcept:
         return self.dead or self.resync or (
             self.list is not None and len(<list>self.list) != self.list_len)
 
     def refresh(self):
         """Apply pending adoption and clean-up. The caller holds the lock."""
-        if self.resync or (self.list is not None and len(<list>self.list) != self.list_len):
-            self.resync = False
-            if self.list is not None:  # otherwise the indexes are the only truth
-                self._adopt(self.list)
-        if self.dead:
-            self.dead = False
-            for entry in [e for e in self.entries.values() if not (<Entry>e).alive()]:
-                self.remove((<Entry>entry).key)
+        if self.stale():
+            self._begin()
+            try:
+                self._refresh()
+            finally:
+                self._end()
 
     cdef inline int ensure_fresh(self) except -1:
-        if self.stale():
+        # A finalizer that runs inside this thread's own mutation must not wait
+        # for the lock this thread holds: it reads the indexes as they are.
+        if self.stale() and self.writer != PyThread_get_thread_ident():
             with self.lock:
                 self.refresh()
         return 0
 
-    cdef _adopt(self, list items):
-        known = {id((<Entry>e).item): e for e in self.entries.values()}
-        adopted = []
-        for item in items:
-            entry = known.get(id(item))
-            if entry is None or (<Entry>entry).item is not item:
-                entry = _entry_from_foreign_item(item, self.on_death)
-                self.dead = self.dead or not (<Entry>entry).alive()
-            adopted.append(entry)
-        self._clear_indexes()
-        for entry in adopted:
-            self._index(<Entry>entry)
-        self.list = items
-        self.list_len = len(items)
-
-    cdef inline void _changed(self):
-        """Invalidate what was prepared from the indexes; snapshots hold receivers."""
+    cdef inline void _begin(self) noexcept:
         self.version += 1
+        self.writer = PyThread_get_thread_ident()
+        # Empty the memo, so that it keeps no receiver alive after a disconnect.
+        # Invalid first: releasing the snapshot may run a finalizer that sends.
+        self.last_version = NO_VERSION
         self.last_snapshot = None
 
-    cdef _clear_indexes(self):
-        self.entries = {}
-        self.any_sender = {}
-        self.by_sender = {}
-        self.prepared = {}
-        self.any_snapshot = None
-        self._changed()
+    cdef inline void _end(self) noexcept:
+        self.writer = 0
+        self.version += 1
+
+    cdef int _refresh(self) except -1:
+        if self.resync or (self.list is not None and len(<list>self.list) != self.list_len):
+            if self.list is not None:  # otherwise the indexes are the only truth
+                self._adopt(self.list)
+            self.resync = False
+        if self.dead:
+            self.dead = False
+            try:
+                for entry in [e for e in self.indexes.entries.values() if not (<Entry>e).alive()]:
+                    self._remove((<Entry>entry).key)
+            except BaseException:
+                self.dead = True  # finish the clean-up next time
+                raise
+        return 0
+
+    cdef int _adopt(self, object items) except -1:
+        """Index ``items`` aside, then make them the registry's indexes in one step."""
+        cdef list adopted = list(items)
+        cdef dict known = {id((<Entry>e).item): e for e in self.indexes.entries.values()}
+        cdef Indexes indexes = Indexes()
+        cdef bint dead = False
+        for item in adopted:
+            entry = known.get(id(item))
+            if entry is not None and (<Entry>entry).item is item:
+                entry = (<Entry>entry).copy()
+            else:
+                entry = _entry_from_foreign_item(item, self.on_death)
+                dead = dead or not (<Entry>entry).alive()
+            indexes.add(<Entry>entry)
+        self.indexes = indexes
+        self.list_len = len(adopted)
+        self.dead = self.dead or dead
+        return 0
 
     def get_list(self):
         if self.list is None:
-            self.list = [(<Entry>e).item for e in list(self.entries.values())]
+            self.list = [(<Entry>e).item for e in PyDict_Values(self.indexes.entries)]
             self.list_len = len(<list>self.list)
         return self.list
 
@@ -401,105 +524,91 @@ cdef class Registry:
         self.list = items if type(items) is list else list(items)
         self.resync = True
 
-    # -- mutations (the caller holds the lock and has called refresh()) -------------
+    # -- mutations (the caller holds the lock) --------------------------------------
 
-    cdef bint _index(self, Entry entry) except -1:
-        if entry.key in self.entries:
-            return False
-        self._changed()
-        entry.seq = self.next_seq
-        self.next_seq += 1
-        self.entries[entry.key] = entry
-        if entry.sender_key == _none_id:
-            self.any_sender[entry.key] = entry
-            self.any_snapshot = None
-            self.prepared.clear()
-        else:
-            own = self.by_sender.get(entry.sender_key)
-            if own is None:
-                own = self.by_sender[entry.sender_key] = {}
-            own[entry.key] = entry
-            self.prepared.pop(entry.sender_key, None)
-        return True
-
-    def add(self, Entry entry):
+    cdef int connect(self, Entry entry) except -1:
         """Index ``entry`` unless its lookup key is taken; keep the list in step."""
-        if self._index(entry) and self.list is not None:
-            (<list>self.list).append(entry.item)
-            self.list_len += 1
+        self._begin()
+        try:
+            self._refresh()
+            if self.indexes.add(entry) and self.list is not None:
+                (<list>self.list).append(entry.item)
+                self.list_len += 1
+        finally:
+            self._end()
+        return 0
 
-    def remove(self, key):
+    cdef bint disconnect(self, key) except -1:
         """Remove the entry with ``key``; return whether there was one."""
-        cdef Entry entry = self.entries.pop(key, None)
+        self._begin()
+        try:
+            self._refresh()
+            return self._remove(key)
+        finally:
+            self._end()
+
+    cdef bint _remove(self, key) except -1:
+        cdef Entry entry = self.indexes.discard(key)
+        cdef Py_ssize_t size
         if entry is None:
             return False
-        self._changed()
-        if entry.sender_key == _none_id:
-            del self.any_sender[key]
-            self.any_snapshot = None
-            self.prepared.clear()
-        else:
-            own = self.by_sender[entry.sender_key]
-            del own[key]
-            if not own:
-                del self.by_sender[entry.sender_key]
-            self.prepared.pop(entry.sender_key, None)
         if self.list is not None:
-            if self.list and (<list>self.list)[-1] is entry.item:
+            size = len(<list>self.list)
+            if size and (<list>self.list)[size - 1] is entry.item:
                 (<list>self.list).pop()
                 self.list_len -= 1
             else:  # rebuilt on next read; removing from the middle would be O(n)
                 self.list = None
         return True
 
-    # -- reading ---------------------------------------------------------------------
+    # -- reading (no lock) -------------------------------------------------------------
 
     cdef Snapshot snapshot(self, object sender):
         """Return the ``Snapshot`` of receivers for ``sender``."""
-        cdef size_t version = self.version
-        if (<PyObject *>sender == self.last_sender and <PyObject *>Py_TYPE(sender) == self.last_type
-                and version == self.last_version):
+        cdef size_t version
+        cdef Snapshot snap, previous
+        if not _keyed_by_address(sender):
+            return self._snapshot(make_id(sender))
+        version = self.version
+        if <PyObject *>sender == self.last_sender and version == self.last_version:
             return self.last_snapshot
-        cdef bint by_address = _keyed_by_address(sender)
-        snap = self._snapshot(id(sender) if by_address else make_id(sender))
-        if by_address and version == self.version:
-            # A sender keyed by id() gets the same answer as the last one at the
-            # same address, of the same type, until the registry changes: a new
-            # object there can only have receivers connected since, which bump
-            # the version. (The type check keeps out bound methods and other
-            # objects keyed by (self, func) that land at a reused address.)
-            self.last_sender = <PyObject *>sender
-            self.last_type = <PyObject *>Py_TYPE(sender)
-            self.last_version = version
+        snap = self._snapshot(id(sender))
+        # Checked and stored in C with no Python code in between: no other
+        # thread can run a mutation here. ``previous`` keeps the old snapshot
+        # alive until the memo is whole: releasing it may run a finalizer.
+        if version == self.version and not (version & 1):
+            previous = self.last_snapshot
             self.last_snapshot = snap
+            self.last_sender = <PyObject *>sender
+            self.last_version = version
         return snap
 
     cdef Snapshot _snapshot(self, object sender_key):
-        cdef PyObject *found = PyDict_GetItem(self.prepared, sender_key)
+        cdef Indexes indexes = self.indexes
+        cdef PyObject *found = PyDict_GetItem(indexes.prepared, sender_key)
         cdef Snapshot snap
         cdef size_t version
         if found != NULL:
             return <Snapshot>found
-        found = PyDict_GetItem(self.by_sender, sender_key)
-        if found == NULL:
-            snap = self.any_snapshot
-            if snap is None:
-                version = self.version
-                snap = Snapshot(list(self.any_sender.values()))
-                if version == self.version:
-                    self.any_snapshot = snap
-            return snap
         version = self.version
+        found = PyDict_GetItem(indexes.by_sender, sender_key)
+        if found == NULL:
+            snap = indexes.any_snapshot
+            if snap is None:
+                snap = Snapshot(PyDict_Values(indexes.any_sender))
+                if version == self.version and not (version & 1):  # see snapshot()
+                    indexes.any_snapshot = snap
+            return snap
         own = <dict>found  # a reference of our own before anything allocates
-        snap = Snapshot(_merge_by_seq(list(own.values()), list(self.any_sender.values())))
-        if version == self.version:
-            self.prepared[sender_key] = snap
+        snap = Snapshot(_merge_by_seq(PyDict_Values(own), PyDict_Values(indexes.any_sender)))
+        if version == self.version and not (version & 1):  # see snapshot()
+            indexes.prepared[sender_key] = snap
         return snap
 
     def live_receivers(self, sender):
         """Return ``(sync_receivers, async_receivers)``, resolved and alive."""
         self.ensure_fresh()
-        if not self.entries:
+        if not self.indexes.entries:
             return [], []
         snap = self.snapshot(sender)
         return _resolve(snap.sync), _resolve(snap.async_)
@@ -578,17 +687,21 @@ cdef class CallPlan:
     """What a send needs to know about its caller's keyword names, worked out once
     per distinct tuple of names (a call site's names are one constant tuple)."""
 
+    cdef tuple kwnames  # the caller's names; held, so comparing by identity is sound
+    cdef bint sender_positional
     cdef tuple receiver_kwnames  # None when the caller passed ``signal=``
     cdef Py_ssize_t sender_index  # position of ``sender`` among the caller's names, or -1
 
-    def __init__(self, tuple kwnames, bint sender_positional):
+    def __init__(self, tuple kwnames, bint sender_positional, str name):
         if "self" in kwnames:  # as Python reports it for ``def send(self, sender, **named)``
-            raise TypeError("send() got multiple values for argument 'self'")
+            raise TypeError(f"{name}() got multiple values for argument 'self'")
         self.sender_index = kwnames.index("sender") if "sender" in kwnames else -1
         if sender_positional and self.sender_index >= 0:
-            raise TypeError("send() got multiple values for argument 'sender'")
+            raise TypeError(f"{name}() got multiple values for argument 'sender'")
         if not sender_positional and self.sender_index < 0:
-            raise TypeError("send() missing 1 required positional argument: 'sender'")
+            raise TypeError(f"{name}() missing 1 required positional argument: 'sender'")
+        self.kwnames = kwnames
+        self.sender_positional = sender_positional
         self.receiver_kwnames = None
         if "signal" not in kwnames:
             prefix = ("signal", "sender") if sender_positional else ("signal",)
@@ -597,26 +710,25 @@ cdef class CallPlan:
 
 cdef dict _plans = {}  # (kwnames, sender_positional) -> CallPlan
 cdef Py_ssize_t _PLAN_CACHE_SIZE = 256
-cdef tuple _last_kwnames = None  # the most recent caller's names, compared by identity
-cdef bint _last_sender_positional = False
-cdef CallPlan _last_plan = None
+# The most recent plan. Replaced in one store, so a send from a finalizer that
+# releasing the previous plan runs sees a whole plan, never half of two.
+cdef CallPlan _last_plan = CallPlan((), True, "send")
 
 
-cdef CallPlan _plan(tuple kwnames, bint sender_positional):
-    global _last_kwnames, _last_sender_positional, _last_plan
-    if kwnames is _last_kwnames and sender_positional == _last_sender_positional:
-        return _last_plan
+cdef CallPlan _plan(tuple kwnames, bint sender_positional, str name):
+    global _last_plan
+    cdef CallPlan plan = _last_plan
+    if kwnames is plan.kwnames and sender_positional == plan.sender_positional:
+        return plan
     key = (kwnames, sender_positional)
     cdef PyObject *found = PyDict_GetItem(_plans, key)
     if found != NULL:
         plan = <CallPlan>found
     else:
-        plan = CallPlan(kwnames, sender_positional)
+        plan = CallPlan(kwnames, sender_positional, name)
         if len(_plans) >= _PLAN_CACHE_SIZE:
             _plans.clear()
         _plans[key] = plan
-    _last_kwnames = kwnames
-    _last_sender_positional = sender_positional
     _last_plan = plan
     return plan
 
@@ -639,34 +751,45 @@ cdef list _call_entries(object signal, object sender, tuple entries, bint robust
     cdef list responses = _resolve(entries)
     cdef size_t offset = nargsf & PY_VECTORCALL_ARGUMENTS_OFFSET
     cdef Py_ssize_t index
-    for index in range(len(responses)):
-        receiver = responses[index]
-        if robust:
+    receiver = None
+    if robust:
+        for index in range(len(responses)):
+            receiver = responses[index]
             try:
                 response = PyObject_Vectorcall(receiver, args, offset, kwnames)
             except Exception as err:
                 log_robust_failure(receiver, err)
                 response = err
-        else:
-            response = PyObject_Vectorcall(receiver, args, offset, kwnames)
-        responses[index] = (receiver, response)
+            responses[index] = (receiver, response)
+        return responses
+    try:  # around the loop, not each call: free on the normal path
+        for index in range(len(responses)):
+            receiver = responses[index]
+            responses[index] = (receiver, PyObject_Vectorcall(receiver, args, offset, kwnames))
+    except RecursionError as err:
+        raise signal_recursion_error(err, signal, sender, receiver) from None
     return responses
+
+
+cdef str _SEND_NAME = "Signal.send"
+cdef str _SEND_ROBUST_NAME = "Signal.send_robust"
 
 
 cdef object _send(PyObject **args, size_t nargsf, PyObject *kwnames_ptr, int robust):
     """Body of ``send``/``send_robust``: ``args`` is ``[signal, sender?, *keyword values]``."""
     cdef Py_ssize_t nargs = PyVectorcall_NARGS(nargsf)
     cdef tuple kwnames = <tuple>kwnames_ptr if kwnames_ptr != NULL else _EMPTY
+    cdef str name = _SEND_ROBUST_NAME if robust else _SEND_NAME
     if nargs != 1 and nargs != 2:
-        raise TypeError(f"send() takes 2 positional arguments but {nargs} were given")
-    cdef CallPlan plan = _plan(kwnames, nargs == 2)
+        raise TypeError(f"{name}() takes 2 positional arguments but {nargs} were given")
+    cdef CallPlan plan = _plan(kwnames, nargs == 2, name)
     signal = <object>args[0]
     sender = <object>args[1] if nargs == 2 else <object>args[1 + plan.sender_index]
 
     cdef dict state = PyObject_GenericGetDict(signal, NULL)
     cdef Registry registry = _registry_in(signal, state)
     registry.ensure_fresh()
-    if not registry.entries:
+    if not registry.indexes.entries:
         return []
     cdef Snapshot snap = registry.snapshot(sender)
     cdef list responses
@@ -699,18 +822,18 @@ cdef object _send(PyObject **args, size_t nargsf, PyObject *kwnames_ptr, int rob
 
 # -- functions that serve as methods of a signal class ---------------------------------
 
+cdef str _MODULE = __name__
+cdef str _SEND_SIGNATURE = "($self, sender, **named)"
 
-send = new_send_function("send", """send(self, sender, **named)
-
-Send the signal from ``sender`` to its receivers; return ``[(receiver, response), ...]``.
+send = new_send_function("send", _SEND_NAME, _MODULE, """Send the signal from ``sender`` \
+to its receivers; return ``[(receiver, response), ...]``.
 
 A receiver's exception propagates and ends the dispatch.
-""", False, _send)
+""", _SEND_SIGNATURE, False, _send)
 
-send_robust = new_send_function("send_robust", """send_robust(self, sender, **named)
-
-Like ``send``, but a receiver's ``Exception`` is logged and returned as its response.
-""", True, _send)
+send_robust = new_send_function("send_robust", _SEND_ROBUST_NAME, _MODULE, """Like \
+``send``, but a receiver's ``Exception`` is logged and returned as its response.
+""", _SEND_SIGNATURE, True, _send)
 
 
 def has_listeners(self, sender=None):
@@ -721,7 +844,7 @@ def has_listeners(self, sender=None):
         return bool(sync_receivers or async_receivers)
     cdef Registry registry = _registry_in(self, state)
     registry.ensure_fresh()
-    if not registry.entries:
+    if not registry.indexes.entries:
         return False
     for entry in registry.snapshot(sender).entries:
         if (<Entry>entry).is_live():
@@ -741,7 +864,7 @@ def _deferred_receivers(self, sender):
     """Return ``[(receiver, ref), ...]`` connected with ``on_commit=True`` for ``sender``."""
     cdef Registry registry = _registry(self)
     registry.ensure_fresh()
-    if not registry.entries:
+    if not registry.indexes.entries:
         return []
     return _pairs(registry.snapshot(sender).deferred)
 
@@ -772,16 +895,14 @@ def _connect_receiver(self, lookup_key, receiver, sender, weak, is_async, on_com
     item = (lookup_key, receiver, sender_ref, is_async)
     entry = Entry(DeferredItem(item) if on_commit else item)
     with registry.lock:
-        registry.refresh()
-        registry.add(entry)
+        registry.connect(entry)
 
 
 def _disconnect_receiver(self, lookup_key):
     """Remove the receiver registered under ``lookup_key``; return whether one was."""
     cdef Registry registry = _registry(self)
     with registry.lock:
-        registry.refresh()
-        return registry.remove(lookup_key)
+        return registry.disconnect(lookup_key)
 
 
 receivers = ReceiversAttribute(registry_of)

@@ -10,21 +10,25 @@ Registry
     Every signal holds one ``Registry`` in its instance dict under
     ``REGISTRY_ATTR``. ``registry_of(signal)`` returns it, creating it on first
     use (adopting a ``receivers`` list that Django's own ``__init__`` stored in
-    the instance dict). The registry keeps:
+    the instance dict). The registry holds one ``Indexes`` object:
 
-    - ``entries``: lookup key -> ``Entry``, in connection order (a dict, so
-      connect and disconnect are O(1));
-    - ``any_sender``: the entries connected with ``sender=None``;
-    - ``by_sender``: sender key -> that sender's own entries;
+    - ``entries``: lookup key -> ``Entry``, in connection order. It is the only
+      index keyed by user objects (a ``dispatch_uid`` or a sender key that
+      comes from an assigned list), so it is the only one whose operations can
+      run user code (``__hash__``/``__eq__``);
+    - ``any_sender``: ``seq -> Entry`` for the receivers connected with
+      ``sender=None``;
+    - ``by_sender``: sender key -> ``{seq: Entry}``, that sender's own entries;
     - ``prepared``: sender key -> ``Snapshot``, the merged receivers of one
-      sender (its own and the ``any_sender`` ones, in connection order), built on
-      first send and dropped by any change that affects it. Senders without
-      receivers of their own share ``any_snapshot`` and store nothing.
+      sender (its own and the ``any_sender`` ones, ordered by ``seq``, which
+      is the connection order), filled by sends; senders without receivers of
+      their own share ``any_snapshot``.
+
+    ``seq`` is a per-``Indexes`` counter given to an entry when it is indexed.
+    An entry belongs to one ``Indexes`` only, and its ``seq`` never changes.
 
     A ``Snapshot`` is immutable: a send iterates the one it fetched even if
-    another thread connects or disconnects meanwhile. Mutations run under the
-    signal's ``lock``; a send takes the lock only when it must build a snapshot or
-    apply pending clean-up.
+    another thread connects or disconnects meanwhile.
 
 Receivers list
     ``signal.receivers`` is a real list of ``(lookup_key, receiver_or_ref,
@@ -52,9 +56,83 @@ Sending
     otherwise calls each live sync receiver of the sender's snapshot as
     ``receiver(signal=self, sender=sender, **named)`` in connection order, then
     the async ones together. ``send_robust`` does the same and turns each
-    ``Exception`` into that receiver's response, logging it.
+    ``Exception`` into that receiver's response, logging it. A
+    ``RecursionError`` that leaves ``send`` (receivers that send the signal that
+    called them, without end) becomes ``SignalRecursionError``, which names the
+    receivers that looped.
+
+Concurrency
+===========
+
+Guarantees, for threads that share a signal (with the GIL):
+
+1. A send calls every receiver whose ``connect()`` returned before the send
+   started, unless its ``disconnect()`` (or its death, for a weak receiver) was
+   under way before the send ended.
+2. A send calls no receiver whose ``disconnect()`` returned before the send
+   started, unless it was connected again before the send ended.
+3. Sends never block on the lock, never wait for a mutation, and never fail
+   because one is under way.
+
+How. Mutations (connect, disconnect, adoption of an assigned list, clean-up of
+dead receivers) run under ``registry.lock``, one at a time. A send takes no
+lock: it reads the indexes as they are and may fill the caches (``prepared``,
+``any_snapshot``, and in the compiled engine a one-entry memo of the last
+sender's snapshot). What makes this safe:
+
+- **A mutation touches one entry in place, or swaps everything in one step.**
+  Connect and disconnect change the indexes of one entry. Their only step that
+  can run user code (and so switch threads or re-enter the signal) is the
+  first: ``entries.setdefault(key, entry)`` or ``entries.pop(key)``. Every other
+  step uses sender keys (ints and tuples of ints, from ``make_id``) and ``seq``
+  ints. So an exception there leaves nothing half-done, and an entry that the
+  mutation does not touch is in every index before, during and after it.
+  Adoption builds a new ``Indexes`` aside and publishes it with one attribute
+  store; a send reads ``registry.indexes`` once and works on that object.
+- **The version is a seqlock.** ``version`` is odd while a mutation is under
+  way: it is incremented when the mutation starts and again when it ends
+  (also when it fails). A send that has to build a snapshot reads ``version``
+  first; it publishes what it built only if that version was even and
+  ``version`` still has the same value at publication, checked and published
+  in one step that no other thread can interleave with: under the lock taken
+  without blocking here (nothing is published if it is busy), in one C
+  sequence that runs no Python code in the compiled engine. So a snapshot in
+  a cache was built entirely from a state that no mutation was changing, and
+  any mutation that starts later invalidates it before it ends (it removes the
+  prepared snapshots it affects, and the compiled memo is keyed on the
+  version). A snapshot built while a mutation was under way is used for that
+  one send only.
+- **Every cache is keyed on everything its answer depends on**: the sender key
+  (from ``make_id``, derived before any cache is consulted) and the registry
+  state (the version). The compiled memo of the last sender is consulted only
+  for senders whose key is their address, decided without running user code
+  (``None``, classes without ``__func__``, plain instances without it), and
+  stores the address and the version. A sender that died had its entries
+  removed (its weak reference flags the registry, and the clean-up is a
+  mutation) before another object can be allocated at its address.
+- **Nothing a send reads is freed under it.** Snapshots and entries are
+  immutable and reference-counted; a send holds its own references to the
+  ``Indexes``, the snapshot and the receivers it calls. Cache slots that are
+  replaced (the memo, the compiled engine's call plan) are swapped so that the
+  old value is released only after the new one is complete: releasing it can
+  run a finalizer (``__del__``), which may send again.
+- **Lists are built without running user code.** A send copies an index with
+  ``list(d.values())``, which runs no Python code and so cannot see the dict
+  change size under it, and orders the copy by ``seq``.
+- **No re-entrant deadlock.** A finalizer that sends the signal while this
+  thread is inside a mutation (garbage collection can run one at any
+  allocation) finds the registry marked as being written by this thread and
+  does not wait for the lock it already holds; it reads the indexes as they
+  are and publishes nothing.
+
+``tests/test_stress.py`` runs threads that connect, disconnect and send with
+adversarial lookup keys and checks 1 and 2 on every send, on both engines.
+Without the GIL (free-threaded builds) none of this holds: the compiled
+module does not declare free-threading support, so importing it turns the GIL
+back on.
 """
 
+import operator
 import threading
 import weakref
 from types import MethodType
@@ -66,15 +144,18 @@ from ._common import (
     ReceiversAttribute,
     SenderCacheAttribute,
     SenderCacheView,
+    defer,
     log_robust_failure,
     make_id,
-    defer,
     send_through_live_receivers,
+    signal_recursion_error,
 )
 
 COMPILED = False
 
 _dereference = weakref.ref.__call__  # the referent of any weak reference, in C
+_by_seq = operator.attrgetter("seq")
+_get_ident = threading.get_ident
 
 
 class Entry:
@@ -120,7 +201,15 @@ class Entry:
         if on_death is not None:
             refs = [_watch(ref, on_death) for ref in refs]
         self.refs = tuple(refs)
-        self.seq = 0
+        self.seq = -1
+
+    def copy(self):
+        """A new, unindexed entry for the same item (an entry is in one ``Indexes`` only)."""
+        clone = Entry.__new__(Entry)
+        for name in Entry.__slots__:
+            setattr(clone, name, getattr(self, name))
+        clone.seq = -1
+        return clone
 
     def resolve(self):
         """Return the receiver to call, or ``None`` if it has died."""
@@ -167,12 +256,72 @@ def _entry_from_foreign_item(item, on_death):
         ) from None
 
 
-def _by_seq(entry):
-    return entry.seq
+class Indexes:
+    """The connected receivers of one registry, indexed for sends (see the contract)."""
+
+    __slots__ = (
+        "entries",
+        "any_sender",
+        "by_sender",
+        "prepared",
+        "any_snapshot",
+        "method_sender_keys",
+        "next_seq",
+    )
+
+    def __init__(self):
+        self.entries = {}
+        self.any_sender = {}
+        self.by_sender = {}
+        self.prepared = {}
+        self.any_snapshot = None
+        self.method_sender_keys = 0  # sender keys of bound-method senders in by_sender
+        self.next_seq = 0
+
+    def add(self, entry):
+        """Index ``entry`` unless its lookup key is taken; return whether it was added."""
+        # The only step that runs user code: if it raises, nothing has changed.
+        if self.entries.setdefault(entry.key, entry) is not entry:
+            return False
+        entry.seq = seq = self.next_seq
+        self.next_seq += 1
+        sender_key = entry.sender_key
+        if sender_key == NONE_ID:
+            self.any_sender[seq] = entry
+            self.any_snapshot = None
+            self.prepared.clear()
+        else:
+            own = self.by_sender.get(sender_key)
+            if own is None:
+                own = self.by_sender[sender_key] = {}
+                self.method_sender_keys += type(sender_key) is tuple
+            own[seq] = entry
+            self.prepared.pop(sender_key, None)
+        return True
+
+    def discard(self, key):
+        """Remove and return the entry with lookup key ``key``, or ``None``."""
+        # The only step that runs user code: if it raises, nothing has changed.
+        entry = self.entries.pop(key, None)
+        if entry is None:
+            return None
+        sender_key = entry.sender_key
+        if sender_key == NONE_ID:
+            del self.any_sender[entry.seq]
+            self.any_snapshot = None
+            self.prepared.clear()
+        else:
+            own = self.by_sender[sender_key]
+            del own[entry.seq]
+            if not own:
+                del self.by_sender[sender_key]
+                self.method_sender_keys -= type(sender_key) is tuple
+            self.prepared.pop(sender_key, None)
+        return entry
 
 
 class Registry:
-    """Receivers of one signal, indexed by lookup key and by sender."""
+    """Receivers of one signal: the current ``Indexes`` and what keeps them in step."""
 
     def __init__(self, lock):
         self.lock = lock
@@ -181,8 +330,9 @@ class Registry:
         self.resync = False  # ``list`` must be adopted again
         self.list = None  # the list object ``signal.receivers`` returns
         self.list_len = 0  # its length when last in step
-        self.next_seq = 0
-        self._clear_indexes()
+        self.version = 0  # odd while a mutation is under way (a seqlock)
+        self.writer = None  # thread ident of the mutation under way
+        self.indexes = Indexes()
 
     # -- state kept in step with ``signal.receivers`` -------------------------------
 
@@ -202,46 +352,63 @@ class Registry:
 
     def refresh(self):
         """Apply pending adoption and clean-up. The caller holds the lock."""
-        if self.resync or (self.list is not None and len(self.list) != self.list_len):
-            self.resync = False
-            if self.list is not None:  # otherwise the indexes are the only truth
-                self._adopt(self.list)
-        if self.dead:
-            self.dead = False
-            for entry in [e for e in self.entries.values() if not e.alive()]:
-                self.remove(entry.key)
+        if self.stale():
+            self._begin()
+            try:
+                self._refresh()
+            finally:
+                self._end()
 
     def ensure_fresh(self):
-        if self.stale():
+        # A finalizer that runs inside this thread's own mutation must not wait
+        # for the lock this thread holds: it reads the indexes as they are.
+        if self.stale() and self.writer != _get_ident():
             with self.lock:
                 self.refresh()
 
+    def _begin(self):
+        self.version += 1
+        self.writer = _get_ident()
+
+    def _end(self):
+        self.writer = None
+        self.version += 1
+
+    def _refresh(self):
+        if self.resync or (self.list is not None and len(self.list) != self.list_len):
+            if self.list is not None:  # otherwise the indexes are the only truth
+                self._adopt(self.list)
+            self.resync = False
+        if self.dead:
+            self.dead = False
+            try:
+                for entry in [e for e in self.indexes.entries.values() if not e.alive()]:
+                    self._remove(entry.key)
+            except BaseException:
+                self.dead = True  # finish the clean-up next time
+                raise
+
     def _adopt(self, items):
-        known = {id(e.item): e for e in self.entries.values()}
-        adopted = []
+        """Index ``items`` aside, then make them the registry's indexes in one step."""
+        items = list(items)
+        known = {id(e.item): e for e in self.indexes.entries.values()}
+        indexes = Indexes()
+        dead = False
         for item in items:
             entry = known.get(id(item))
-            if entry is None or entry.item is not item:
+            if entry is not None and entry.item is item:
+                entry = entry.copy()
+            else:
                 entry = _entry_from_foreign_item(item, self.flag_dead)
-                self.dead = self.dead or not entry.alive()
-            adopted.append(entry)
-        self._clear_indexes()
-        for entry in adopted:
-            self._index(entry)
-        self.list = items
+                dead = dead or not entry.alive()
+            indexes.add(entry)
+        self.indexes = indexes
         self.list_len = len(items)
-
-    def _clear_indexes(self):
-        self.entries = {}
-        self.any_sender = {}
-        self.by_sender = {}
-        self.prepared = {}
-        self.any_snapshot = None
-        self.method_sender_keys = 0  # sender keys of bound-method senders in by_sender
+        self.dead = self.dead or dead
 
     def get_list(self):
         if self.list is None:
-            self.list = [e.item for e in list(self.entries.values())]
+            self.list = [e.item for e in list(self.indexes.entries.values())]
             self.list_len = len(self.list)
         return self.list
 
@@ -249,62 +416,47 @@ class Registry:
         self.list = items if type(items) is list else list(items)
         self.resync = True
 
-    # -- mutations (the caller holds the lock and has called refresh()) -------------
+    # -- mutations (the caller holds the lock) --------------------------------------
 
-    def _index(self, entry):
-        if entry.key in self.entries:
-            return False
-        entry.seq = self.next_seq
-        self.next_seq += 1
-        self.entries[entry.key] = entry
-        if entry.sender_key == NONE_ID:
-            self.any_sender[entry.key] = entry
-            self.any_snapshot = None
-            self.prepared.clear()
-        else:
-            own = self.by_sender.get(entry.sender_key)
-            if own is None:
-                own = self.by_sender[entry.sender_key] = {}
-                self.method_sender_keys += type(entry.sender_key) is tuple
-            own[entry.key] = entry
-            self.prepared.pop(entry.sender_key, None)
-        return True
-
-    def add(self, entry):
+    def connect(self, entry):
         """Index ``entry`` unless its lookup key is taken; keep the list in step."""
-        if self._index(entry) and self.list is not None:
-            self.list.append(entry.item)
-            self.list_len += 1
+        self._begin()
+        try:
+            self._refresh()
+            if self.indexes.add(entry) and self.list is not None:
+                self.list.append(entry.item)
+                self.list_len += 1
+        finally:
+            self._end()
 
-    def remove(self, key):
+    def disconnect(self, key):
         """Remove the entry with ``key``; return whether there was one."""
-        entry = self.entries.pop(key, None)
+        self._begin()
+        try:
+            self._refresh()
+            return self._remove(key)
+        finally:
+            self._end()
+
+    def _remove(self, key):
+        entry = self.indexes.discard(key)
         if entry is None:
             return False
-        if entry.sender_key == NONE_ID:
-            del self.any_sender[key]
-            self.any_snapshot = None
-            self.prepared.clear()
-        else:
-            own = self.by_sender[entry.sender_key]
-            del own[key]
-            if not own:
-                del self.by_sender[entry.sender_key]
-                self.method_sender_keys -= type(entry.sender_key) is tuple
-            self.prepared.pop(entry.sender_key, None)
-        if self.list is not None:
-            if self.list and self.list[-1] is entry.item:
-                self.list.pop()
+        items = self.list
+        if items is not None:
+            if items and items[-1] is entry.item:
+                items.pop()
                 self.list_len -= 1
             else:  # rebuilt on next read; removing from the middle would be O(n)
                 self.list = None
         return True
 
-    # -- reading ---------------------------------------------------------------------
+    # -- reading (no lock) -------------------------------------------------------------
 
     def snapshot(self, sender):
         """Return the ``Snapshot`` of receivers for ``sender``."""
-        if self.method_sender_keys:
+        indexes = self.indexes
+        if indexes.method_sender_keys:
             sender_key = make_id(sender)
         else:
             # make_id() would cost an attribute lookup that raises for every
@@ -312,25 +464,41 @@ class Registry:
             # id(sender) finds exactly what make_id(sender) would: a
             # (self, func) key could match nothing.
             sender_key = id(sender)
-        snap = self.prepared.get(sender_key)
+        snap = indexes.prepared.get(sender_key)
         if snap is not None:
             return snap
-        if sender_key not in self.by_sender:
-            snap = self.any_snapshot
+        version = self.version
+        own = indexes.by_sender.get(sender_key)
+        if own is None:
+            snap = indexes.any_snapshot
             if snap is None:
-                with self.lock:
-                    snap = self.any_snapshot = Snapshot(list(self.any_sender.values()))
+                snap = Snapshot(list(indexes.any_sender.values()))
+                self._publish(version, indexes, None, snap)
             return snap
-        with self.lock:
-            own = self.by_sender.get(sender_key, {})
-            merged = sorted([*own.values(), *self.any_sender.values()], key=_by_seq)
-            snap = self.prepared[sender_key] = Snapshot(merged)
+        merged = list(own.values())
+        merged += list(indexes.any_sender.values())
+        merged.sort(key=_by_seq)
+        snap = Snapshot(merged)
+        self._publish(version, indexes, sender_key, snap)
         return snap
+
+    def _publish(self, version, indexes, sender_key, snap):
+        """Cache ``snap`` if no mutation started since ``version`` was read (see the contract)."""
+        if version & 1 or not self.lock.acquire(False):
+            return
+        try:
+            if self.version == version:
+                if sender_key is None:
+                    indexes.any_snapshot = snap
+                else:
+                    indexes.prepared[sender_key] = snap
+        finally:
+            self.lock.release()
 
     def live_receivers(self, sender):
         """Return ``(sync_receivers, async_receivers)``, resolved and alive."""
         self.ensure_fresh()
-        if not self.entries:
+        if not self.indexes.entries:
             return [], []
         snap = self.snapshot(sender)
         return _resolve(snap.sync), _resolve(snap.async_)
@@ -403,8 +571,13 @@ def _dispatch(signal, state, registry, sender, named, robust):
                 response = err
             responses[index] = (receiver, response)
     else:
-        for index, receiver in enumerate(responses):
-            responses[index] = (receiver, receiver(signal=signal, sender=sender, **named))
+        receiver = None
+        try:
+            for index, receiver in enumerate(responses):
+                responses[index] = (receiver, receiver(signal=signal, sender=sender, **named))
+        except RecursionError as err:
+            # Free on the normal path (3.11+); see SignalRecursionError.
+            raise signal_recursion_error(err, signal, sender, receiver) from None
     if snap.async_:
         from ._async import send_async_receivers
 
@@ -429,7 +602,7 @@ def send(self, sender, **named):
     registry = state.get(REGISTRY_ATTR)
     if registry is None or registry.dead or registry.resync or registry.list is not None:
         registry = _fresh_registry(self)
-    if not registry.entries:
+    if not registry.indexes.entries:
         return []
     return _dispatch(self, state, registry, sender, named, False)
 
@@ -440,9 +613,14 @@ def send_robust(self, sender, **named):
     registry = state.get(REGISTRY_ATTR)
     if registry is None or registry.dead or registry.resync or registry.list is not None:
         registry = _fresh_registry(self)
-    if not registry.entries:
+    if not registry.indexes.entries:
         return []
     return _dispatch(self, state, registry, sender, named, True)
+
+
+# Named as Django's methods are, in argument errors ("Signal.send() missing ...").
+send.__qualname__ = "Signal.send"
+send_robust.__qualname__ = "Signal.send_robust"
 
 
 def has_listeners(self, sender=None):
@@ -455,7 +633,7 @@ def has_listeners(self, sender=None):
     registry = state.get(REGISTRY_ATTR)
     if registry is None or registry.dead or registry.resync or registry.list is not None:
         registry = _fresh_registry(self)
-    if not registry.entries:
+    if not registry.indexes.entries:
         return False
     for entry in registry.snapshot(sender).entries:
         if not entry.weak or entry.resolve() is not None:
@@ -472,7 +650,7 @@ def _deferred_receivers(self, sender):
     """Return ``[(receiver, ref), ...]`` connected with ``on_commit=True`` for ``sender``."""
     registry = registry_of(self)
     registry.ensure_fresh()
-    if not registry.entries:
+    if not registry.indexes.entries:
         return []
     return _pairs(registry.snapshot(sender).deferred)
 
@@ -503,16 +681,14 @@ def _connect_receiver(self, lookup_key, receiver, sender, weak, is_async, on_com
     item = (lookup_key, receiver, sender_ref, is_async)
     entry = Entry(DeferredItem(item) if on_commit else item)
     with registry.lock:
-        registry.refresh()
-        registry.add(entry)
+        registry.connect(entry)
 
 
 def _disconnect_receiver(self, lookup_key):
     """Remove the receiver registered under ``lookup_key``; return whether one was."""
     registry = registry_of(self)
     with registry.lock:
-        registry.refresh()
-        return registry.remove(lookup_key)
+        return registry.disconnect(lookup_key)
 
 
 receivers = ReceiversAttribute(registry_of)

@@ -10,6 +10,7 @@ import threading
 
 from . import _engine_py
 from ._engine import engine as _engine
+from . import _common
 from ._common import django_settings, is_async_callable, make_id
 
 #: Names every engine provides, each installed as an attribute of a signal class.
@@ -46,8 +47,27 @@ def _check_receiver(receiver):
 
 def _lookup_key(receiver, sender, dispatch_uid):
     if dispatch_uid:
+        try:
+            hash(dispatch_uid)
+        except TypeError:
+            raise TypeError(
+                f"dispatch_uid must be hashable, got {type(dispatch_uid).__name__} "
+                f"{dispatch_uid!r}"
+            ) from None
         return (dispatch_uid, make_id(sender))
     return (make_id(receiver), make_id(sender))
+
+
+def _is_async(receiver):
+    if not is_async_callable(receiver):
+        return False
+    if not _common.HAVE_ASGIREF:
+        raise ModuleNotFoundError(
+            f"{receiver!r} is an async receiver, and async receivers need asgiref, "
+            "which is not installed: pip install asgiref (Django depends on it)",
+            name="asgiref",
+        )
+    return True
 
 
 class Signal:
@@ -101,9 +121,11 @@ class Signal:
                 ``fastsignal.DEFERRED``.
 
         Connecting a receiver that is already connected for that sender does
-        nothing. Raises ``TypeError`` for a non-callable receiver; with Django's
-        settings configured and ``DEBUG`` on, ``ValueError`` for a receiver that
-        does not accept ``**kwargs``.
+        nothing. Raises ``TypeError`` for a non-callable receiver or an
+        unhashable ``dispatch_uid``; ``ModuleNotFoundError`` for an async
+        receiver when asgiref is not installed; with Django's settings
+        configured and ``DEBUG`` on, ``ValueError`` for a receiver that does
+        not accept ``**kwargs``. The signal is unchanged when it raises.
         """
         _check_receiver(receiver)
         self._connect_receiver(
@@ -111,7 +133,7 @@ class Signal:
             receiver,
             sender,
             weak,
-            is_async_callable(receiver),
+            _is_async(receiver),
             on_commit,
         )
 
@@ -183,12 +205,17 @@ def receiver(signal, **kwargs):
             ...
     """
 
+    signals = signal if isinstance(signal, (list, tuple)) else (signal,)
+    for each in signals:
+        if not callable(getattr(each, "connect", None)):
+            raise TypeError(
+                "receiver() takes a signal or a list or tuple of signals, "
+                f"got {each!r}"
+            )
+
     def _decorator(func):
-        if isinstance(signal, (list, tuple)):
-            for s in signal:
-                s.connect(func, **kwargs)
-        else:
-            signal.connect(func, **kwargs)
+        for each in signals:
+            each.connect(func, **kwargs)
         return func
 
     return _decorator
