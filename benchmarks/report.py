@@ -36,10 +36,11 @@ def progress(message, done, total):
     sys.stderr.flush()
 
 
-def calibrate(timer, target):
+def calibrate(timer, target, namespace):
     """Iterations per batch so that one batch takes about ``target`` seconds."""
     number = 1
     while True:
+        namespace["BATCH"] = number
         elapsed = timer.timeit(number)
         if elapsed >= target / 5 or number >= 10_000_000:
             return max(1, int(number * target / max(elapsed, 1e-9)))
@@ -52,8 +53,9 @@ def measure(cases, rounds, target):
     total = len(cases)
     for done, ((workload, impl), case) in enumerate(cases.items(), 1):
         progress(f"calibrating {workload.name} / {impl}", done, total)
-        timer = timeit.Timer(case.stmt, globals=case.namespace)
-        timers[workload, impl] = (timer, calibrate(timer, target))
+        timer = timeit.Timer(case.stmt, setup=case.setup or "pass", globals=case.namespace)
+        case.namespace["BATCH"] = 1
+        timers[workload, impl] = (timer, calibrate(timer, target, case.namespace))
     best = {}
     total = rounds * len(timers)
     done = 0
@@ -61,6 +63,7 @@ def measure(cases, rounds, target):
         for (workload, impl), (timer, number) in timers.items():
             done += 1
             progress(f"round {round_number}/{rounds}: {workload.name} / {impl}", done, total)
+            cases[workload, impl].namespace["BATCH"] = number
             ns = timer.timeit(number) / number * 1e9
             key = (workload.name, impl)
             best[key] = min(best.get(key, ns), ns)

@@ -41,15 +41,24 @@ SEND_ARGS = "sender=Sender, instance=INSTANCE, created=True"
 
 @dataclass
 class Case:
-    """A statement to time and the namespace it runs in."""
+    """A statement to time and the namespace it runs in.
+
+    ``setup``, if given, runs untimed before each batch of ``BATCH`` runs of
+    ``stmt`` (the timer sets ``BATCH`` in the namespace first): for operations
+    that use something up, such as connecting a receiver never seen before.
+    """
 
     stmt: str
     namespace: dict
+    setup: str = None
 
 
 @dataclass
 class Bar:
-    """An acceptance bar: ``slow / fast >= at_least`` or ``<= at_most``."""
+    """An acceptance bar: ``slow / fast >= at_least`` or ``<= at_most``.
+
+    With ``slow=None`` it bounds ``fast``'s own time: ``fast <= at_most`` ns.
+    """
 
     slow: str
     fast: str
@@ -57,11 +66,15 @@ class Bar:
     at_most: float = None
 
     def describe(self):
+        if self.slow is None:
+            return f"{self.fast} <= {self.at_most:g} ns"
         if self.at_least is not None:
             return f"{self.slow} / {self.fast} >= {self.at_least:g}"
         return f"{self.fast} / {self.slow} <= {self.at_most:g}"
 
     def ratio(self, times):
+        if self.slow is None:
+            return times[self.fast]
         if self.at_least is not None:
             return times[self.slow] / times[self.fast]
         return times[self.fast] / times[self.slow]
@@ -295,6 +308,69 @@ def _connect_disconnect(count):
     return _with_optional(setups, blinker=blinker_case)
 
 
+class ReceiverPool:
+    """Receivers never connected before, made untimed for each batch.
+
+    ``connect_batch(n)`` disconnects what the previous batch connected and
+    returns an iterator over ``n`` new receivers; ``connected_batch(n)``
+    connects ``n`` new receivers and returns an iterator over them, for
+    disconnecting.
+    """
+
+    def __init__(self, sig, connect, disconnect):
+        self.sig = sig
+        self.connect = connect
+        self.disconnect = disconnect
+        self.pending = []
+
+    def _fresh(self, count):
+        for receiver in self.pending:  # what the previous batch left connected
+            self.disconnect(self.sig, receiver)
+        self.pending = make_receivers(count)
+        return self.pending
+
+    def connect_batch(self, count):
+        return iter(self._fresh(count))
+
+    def connected_batch(self, count):
+        fresh = self._fresh(count)
+        for receiver in fresh:
+            self.connect(self.sig, receiver)
+        return iter(fresh)
+
+
+def _pooled(count, stmt, setup):
+    """Connect or disconnect receivers never seen before, with ``count`` others connected."""
+    receivers = make_receivers(count)
+
+    def case(sig, connect, disconnect):
+        pool = ReceiverPool(sig, connect, disconnect)
+        return Case(stmt, {"sig": sig, "receivers": receivers, "POOL": pool}, setup)
+
+    def dispatch(impl):
+        sig = _dispatch_case(impl, receivers).namespace["sig"]
+        return case(sig, type(sig).connect, type(sig).disconnect)
+
+    def blinker_case():
+        import blinker
+
+        sig = blinker.Signal()
+        for receiver in receivers:
+            sig.connect(receiver)
+        return case(sig, blinker.Signal.connect, blinker.Signal.disconnect)
+
+    setups = {impl: functools.partial(dispatch, impl) for impl in SIGNAL_CLASSES}
+    return _with_optional(setups, blinker=blinker_case)
+
+
+def _connect_new(count):
+    return _pooled(count, "sig.connect(next(pool))", "pool = POOL.connect_batch(BATCH)")
+
+
+def _disconnect(count):
+    return _pooled(count, "sig.disconnect(next(pool))", "pool = POOL.connected_batch(BATCH)")
+
+
 class Transient:
     """A per-request object used as a sender once and dropped."""
 
@@ -342,6 +418,10 @@ def workloads():
                  _send_robust_failing()),
         Workload("connect-disconnect-10000", "connect + disconnect, 10,000 connected",
                  _connect_disconnect(10_000), [Bar("django", "fastsignal", at_least=100)]),
+        Workload("connect-new-10000", "connect a new receiver, 10,000 connected",
+                 _connect_new(10_000), [Bar(None, "fastsignal", at_most=1500)]),
+        Workload("disconnect-10000", "disconnect, 10,000 connected",
+                 _disconnect(10_000), [Bar(None, "fastsignal", at_most=1000)]),
         Workload("transient-senders", "a new sender object on every send", _transient_senders(),
                  [Bar("django", "fastsignal", at_least=3),
                   Bar("django-cached", "fastsignal", at_least=3)]),
@@ -354,8 +434,19 @@ def fallback_bars(workload):
             if impl in workload.setups and "fallback" in workload.setups]
 
 
-def compile_case(case):
-    """Turn a ``Case`` into a zero-argument function running its statement."""
-    source = f"def run():\n    {case.stmt}\n"
+def compile_case(case, batch=1000):
+    """Turn a ``Case`` into a zero-argument function running its statement.
+
+    For a case with a ``setup``, the function runs the statement ``batch``
+    times, and ``prepare``, also in the namespace, runs the setup for it.
+    """
+    if case.setup is None:
+        source = f"def run():\n    {case.stmt}\n"
+    else:
+        case.namespace["BATCH"] = batch
+        source = (
+            f"def prepare():\n    global pool\n    {case.setup}\n"
+            f"def run():\n    for _ in range(BATCH):\n        {case.stmt}\n"
+        )
     exec(compile(source, "<workload>", "exec"), case.namespace)
     return case.namespace["run"]

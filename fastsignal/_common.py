@@ -47,6 +47,36 @@ def django_settings():
     return None if _settings is False else _settings
 
 
+_settings_cache = None  # the instance dict of django.conf.settings (LazySettings)
+_unconfigured = None  # django.utils.functional.empty: LazySettings._wrapped before setup
+
+
+def debug_checks_enabled():
+    """Whether Django's settings are configured with ``DEBUG`` on (Django's connect checks).
+
+    Reads what ``LazySettings`` caches in its instance dict: every attribute
+    read through ``django.conf.settings`` runs a Python ``__getattribute__``,
+    which would cost more than the rest of ``connect``. Assigning settings
+    (``override_settings`` included) clears that cache, and the slow path
+    fills it again.
+    """
+    global _settings_cache, _unconfigured
+    if _settings_cache is None:
+        settings = django_settings()
+        if settings is None:
+            return False
+        from django.utils.functional import empty
+
+        _unconfigured = empty
+        _settings_cache = object.__getattribute__(settings, "__dict__")
+    if _settings_cache.get("_wrapped", _unconfigured) is _unconfigured:
+        return False
+    debug = _settings_cache.get("DEBUG", _settings_cache)
+    if debug is _settings_cache:
+        debug = django_settings().DEBUG
+    return bool(debug)
+
+
 def make_id(target):
     """Return Django's identity key for ``target``.
 

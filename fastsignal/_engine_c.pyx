@@ -17,6 +17,7 @@ from types import MethodType
 
 from cpython.object cimport Py_TYPE, PyObject, PyTypeObject
 from cpython.pythread cimport PyThread_get_thread_ident
+from cpython.weakref cimport PyWeakref_NewRef
 
 from ._common import (
     NONE_ID,
@@ -416,6 +417,8 @@ cdef class Registry:
     """Receivers of one signal: the current ``Indexes`` and what keeps them in step."""
 
     cdef readonly object lock
+    cdef object acquire  # lock.acquire and lock.release, looked up once
+    cdef object release
     cdef readonly object cache_view
     cdef readonly object on_death
     cdef public bint dead
@@ -432,6 +435,8 @@ cdef class Registry:
 
     def __init__(self, lock):
         self.lock = lock
+        self.acquire = lock.acquire
+        self.release = lock.release
         self.cache_view = SenderCacheView(self)
         self.on_death = self.flag_dead
         self.list = None
@@ -878,31 +883,63 @@ def _flag_dead_receivers(self, reference=None):
     _registry(self).dead = True
 
 
-def _connect_receiver(self, lookup_key, receiver, sender, weak, is_async, on_commit=False):
-    """Register ``receiver`` under ``lookup_key`` unless the key is taken."""
-    cdef Registry registry = _registry(self)
+cdef Entry _new_entry(object lookup_key, object receiver, object sender, bint weak,
+                      bint is_async, bint on_commit, object on_death):
+    """The entry of a receiver being connected (what ``Entry(item)`` would find out,
+    known here without inspecting the item)."""
+    cdef Entry entry = Entry.__new__(Entry)
+    cdef tuple refs = _EMPTY
+    target = receiver
+    entry.kind = STRONG
     if weak:
-        ref = weakref.ref
         if hasattr(receiver, "__self__") and hasattr(receiver, "__func__"):
-            ref = _WeakMethod
-        receiver = ref(receiver, registry.on_death)
+            target = _WeakMethod(receiver, on_death)
+            entry.func_ref = target._func_ref
+            refs = (target, entry.func_ref)
+            entry.kind = WEAK_METHOD if target._meth_type is MethodType else WEAK_OTHER
+        else:
+            target = PyWeakref_NewRef(receiver, on_death)
+            refs = (target,)
+            entry.kind = WEAK_REF
     sender_ref = None
     if sender is not None:
         try:
-            sender_ref = weakref.ref(sender, registry.on_death)
+            sender_ref = PyWeakref_NewRef(sender, on_death)
         except TypeError:
             pass
-    item = (lookup_key, receiver, sender_ref, is_async)
-    entry = Entry(DeferredItem(item) if on_commit else item)
-    with registry.lock:
+        else:
+            refs = (sender_ref,) + refs
+    item = (lookup_key, target, sender_ref, is_async)
+    entry.item = DeferredItem(item) if on_commit else item
+    entry.key = lookup_key
+    entry.sender_key = lookup_key[1]
+    entry.target = target
+    entry.is_async = is_async
+    entry.deferred = on_commit
+    entry.refs = refs
+    entry.seq = -1
+    return entry
+
+
+def _connect_receiver(self, lookup_key, receiver, sender, weak, is_async, on_commit=False):
+    """Register ``receiver`` under ``lookup_key`` unless the key is taken."""
+    cdef Registry registry = _registry(self)
+    entry = _new_entry(lookup_key, receiver, sender, weak, is_async, on_commit, registry.on_death)
+    registry.acquire()
+    try:
         registry.connect(entry)
+    finally:
+        registry.release()
 
 
 def _disconnect_receiver(self, lookup_key):
     """Remove the receiver registered under ``lookup_key``; return whether one was."""
     cdef Registry registry = _registry(self)
-    with registry.lock:
+    registry.acquire()
+    try:
         return registry.disconnect(lookup_key)
+    finally:
+        registry.release()
 
 
 receivers = ReceiversAttribute(registry_of)

@@ -7,11 +7,13 @@ before the dispatch loop when the compiled engine is in use.
 """
 
 import threading
+from inspect import CO_COROUTINE
+from types import FunctionType
 
 from . import _engine_py
 from ._engine import engine as _engine
 from . import _common
-from ._common import django_settings, is_async_callable, make_id
+from ._common import NONE_ID, debug_checks_enabled, is_async_callable, make_id
 
 #: Names every engine provides, each installed as an attribute of a signal class.
 ENGINE_ATTRIBUTES = (
@@ -37,8 +39,7 @@ def engine_attributes(engine):
 def _check_receiver(receiver):
     if not callable(receiver):
         raise TypeError("Signal receivers must be callable.")
-    settings = django_settings()
-    if settings is not None and settings.configured and settings.DEBUG:
+    if debug_checks_enabled():
         from django.utils.inspect import func_accepts_kwargs
 
         if not func_accepts_kwargs(receiver):
@@ -54,12 +55,19 @@ def _lookup_key(receiver, sender, dispatch_uid):
                 f"dispatch_uid must be hashable, got {type(dispatch_uid).__name__} "
                 f"{dispatch_uid!r}"
             ) from None
-        return (dispatch_uid, make_id(sender))
-    return (make_id(receiver), make_id(sender))
+        return (dispatch_uid, NONE_ID if sender is None else make_id(sender))
+    # make_id() of a plain function is its id(): skip the attribute lookups.
+    receiver_key = id(receiver) if type(receiver) is FunctionType else make_id(receiver)
+    return (receiver_key, NONE_ID if sender is None else make_id(sender))
 
 
 def _is_async(receiver):
-    if not is_async_callable(receiver):
+    # A plain function without attributes (markcoroutinefunction() sets one)
+    # is async exactly when its code is a coroutine's: skip the general test.
+    if type(receiver) is FunctionType and not receiver.__dict__:
+        if not receiver.__code__.co_flags & CO_COROUTINE:
+            return False
+    elif not is_async_callable(receiver):
         return False
     if not _common.HAVE_ASGIREF:
         raise ModuleNotFoundError(
