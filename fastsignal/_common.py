@@ -120,9 +120,10 @@ class SignalRecursionError(RecursionError):
 
     # No __init__ in Python: it is created where the recursion limit is hit,
     # where calling Python code could fail again.
+    __module__ = "fastsignal"
 
     def __str__(self):
-        return describe_recursion(self.chain, self.limit_message)
+        return describe_recursion(self.chain)
 
 
 def signal_recursion_error(err, signal, sender, receiver):
@@ -133,15 +134,13 @@ def signal_recursion_error(err, signal, sender, receiver):
     recursion, is dropped); a ``SignalRecursionError`` gains one link.
     """
     if not isinstance(err, SignalRecursionError):
-        limit_message = str(err)
         err = SignalRecursionError()
         err.chain = []
-        err.limit_message = limit_message
     err.chain.insert(0, (signal, sender, receiver))
     return err.with_traceback(None)
 
 
-def describe_recursion(chain, limit_message):
+def describe_recursion(chain):
     """``post_save(sender=User): save_profile -> ... (repeated)`` for a looping ``chain``."""
     links = []
     previous = None
@@ -154,9 +153,9 @@ def describe_recursion(chain, limit_message):
     keys = [(id(s), id(snd), id(r)) for s, snd, r in chain]
     loop = _loop(keys)
     if loop is None:
-        return f"{' -> '.join(links)} ({limit_message})"
+        return f"{' -> '.join(links)} (recursion limit reached)"
     start, period = loop
-    return f"{' -> '.join(links[:start + period])} -> ... (repeated; {limit_message})"
+    return f"{' -> '.join(links[:start + period])} -> ... (repeated until the recursion limit)"
 
 
 def _loop(keys):
