@@ -142,20 +142,20 @@ def signal_recursion_error(err, signal, sender, receiver):
 
 def describe_recursion(chain):
     """``post_save(sender=User): save_profile -> ... (repeated)`` for a looping ``chain``."""
+    keys = [(id(s), id(snd), id(r)) for s, snd, r in chain]
+    loop = _loop(keys)
+    shown = chain if loop is None else chain[:loop[0] + loop[1]]
     links = []
     previous = None
-    for signal, sender, receiver in chain:
+    for signal, sender, receiver in shown:
         name = receiver_name(receiver)
         if (id(signal), id(sender)) != previous:
             name = f"{signal_name(signal)}(sender={sender_name(sender)}): {name}"
             previous = (id(signal), id(sender))
         links.append(name)
-    keys = [(id(s), id(snd), id(r)) for s, snd, r in chain]
-    loop = _loop(keys)
     if loop is None:
         return f"{' -> '.join(links)} (recursion limit reached)"
-    start, period = loop
-    return f"{' -> '.join(links[:start + period])} -> ... (repeated until the recursion limit)"
+    return f"{' -> '.join(links)} -> ... (repeated until the recursion limit)"
 
 
 def _loop(keys):

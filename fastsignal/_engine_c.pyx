@@ -210,6 +210,8 @@ cdef size_t NO_VERSION = <size_t>-1  # odd, and never reached by a registry's ve
 cdef object _watch(object ref, object on_death):
     # The referent itself: calling a WeakMethod would build a new bound method,
     # and a weak reference to that temporary would die at once.
+    if not isinstance(ref, _ReferenceType):
+        raise TypeError(f"not a weak reference: {ref!r}")
     obj = referent(ref)
     if obj is None:
         return ref
@@ -315,7 +317,7 @@ cdef class Snapshot:
         async_ = []
         deferred = []
         for entry in entries:
-            if (<Entry>entry).deferred:
+            if (<Entry?>entry).deferred:
                 deferred.append(entry)
             else:
                 (async_ if (<Entry>entry).is_async else sync).append(entry)
@@ -425,6 +427,7 @@ cdef class Registry:
     cdef public bint resync
     cdef object list
     cdef Py_ssize_t list_len
+    cdef size_t assigned  # counts assignments of ``receivers``
     cdef size_t version  # odd while a mutation is under way (a seqlock)
     cdef unsigned long writer  # thread ident of the mutation under way, or 0
     cdef Indexes indexes
@@ -466,11 +469,17 @@ cdef class Registry:
                 self._end()
 
     cdef inline int ensure_fresh(self) except -1:
-        # A finalizer that runs inside this thread's own mutation must not wait
-        # for the lock this thread holds: it reads the indexes as they are.
-        if self.stale() and self.writer != PyThread_get_thread_ident():
+        """Apply pending adoption and clean-up before a read (see ``_engine_py``)."""
+        if not self.stale() or self.writer == PyThread_get_thread_ident():
+            return 0
+        if self.resync or (self.list is not None and len(<list>self.list) != self.list_len):
             with self.lock:
                 self.refresh()
+        elif self.acquire(False):
+            try:
+                self.refresh()
+            finally:
+                self.release()
         return 0
 
     cdef inline void _begin(self) noexcept:
@@ -486,10 +495,15 @@ cdef class Registry:
         self.version += 1
 
     cdef int _refresh(self) except -1:
+        cdef size_t assigned
         if self.resync or (self.list is not None and len(<list>self.list) != self.list_len):
+            # set_list takes no lock: a list assigned while this one is being
+            # adopted changes ``assigned``, and stays to be adopted next time.
+            assigned = self.assigned
             if self.list is not None:  # otherwise the indexes are the only truth
                 self._adopt(self.list)
-            self.resync = False
+            if self.assigned == assigned:
+                self.resync = False
         if self.dead:
             self.dead = False
             try:
@@ -520,13 +534,20 @@ cdef class Registry:
         return 0
 
     def get_list(self):
-        if self.list is None:
-            self.list = [(<Entry>e).item for e in PyDict_Values(self.indexes.entries)]
-            self.list_len = len(<list>self.list)
-        return self.list
+        """The ``receivers`` list, built on first read and kept in step by mutations."""
+        cdef size_t version = self.version
+        cdef list items
+        if self.list is not None:
+            return self.list
+        items = [(<Entry>e).item for e in PyDict_Values(self.indexes.entries)]
+        if version == self.version and not (version & 1):  # see snapshot()
+            self.list = items
+            self.list_len = len(items)
+        return items
 
     def set_list(self, items):
         self.list = items if type(items) is list else list(items)
+        self.assigned += 1
         self.resync = True
 
     # -- mutations (the caller holds the lock) --------------------------------------

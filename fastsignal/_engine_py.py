@@ -71,8 +71,10 @@ Guarantees, for threads that share a signal (with the GIL):
    under way before the send ended.
 2. A send calls no receiver whose ``disconnect()`` returned before the send
    started, unless it was connected again before the send ended.
-3. Sends never block on the lock, never wait for a mutation, and never fail
-   because one is under way.
+3. Sends never fail because a mutation is under way, and wait for the lock
+   only to adopt a ``receivers`` list assigned before them (dead receivers
+   are cleaned up by a send only if the lock is free; until then sends skip
+   them).
 
 How. Mutations (connect, disconnect, adoption of an assigned list, clean-up of
 dead receivers) run under ``registry.lock``, one at a time. A send takes no
@@ -116,6 +118,11 @@ sender's snapshot). What makes this safe:
   replaced (the memo, the compiled engine's call plan) are swapped so that the
   old value is released only after the new one is complete: releasing it can
   run a finalizer (``__del__``), which may send again.
+- **The ``receivers`` list is a cache too.** A read that builds it keeps it
+  only under the same rule as a snapshot. An assignment (which takes no
+  lock) stores the list, counts itself in ``assigned`` and sets ``resync``;
+  an adoption clears ``resync`` only if no assignment was counted since it
+  began, so an assignment made during another adoption is adopted next.
 - **Lists are built without running user code.** A send copies an index with
   ``list(d.values())``, which runs no Python code and so cannot see the dict
   change size under it, and orders the copy by ``seq``.
@@ -124,6 +131,12 @@ sender's snapshot). What makes this safe:
   allocation) finds the registry marked as being written by this thread and
   does not wait for the lock it already holds; it reads the indexes as they
   are and publishes nothing.
+
+Not covered: asynchronous exceptions (a signal handler that raises, such as
+``KeyboardInterrupt``, between two bytecodes) can interrupt the pure-Python
+engine in the middle of a mutation, as they can any Python code (Django's
+dispatcher included). The compiled engine's mutations and publications run in
+C, where they cannot be interrupted.
 
 ``tests/test_stress.py`` runs threads that connect, disconnect and send with
 adversarial lookup keys and checks 1 and 2 on every send, on both engines.
@@ -330,6 +343,7 @@ class Registry:
         self.resync = False  # ``list`` must be adopted again
         self.list = None  # the list object ``signal.receivers`` returns
         self.list_len = 0  # its length when last in step
+        self.assigned = 0  # counts assignments of ``receivers``
         self.version = 0  # odd while a mutation is under way (a seqlock)
         self.writer = None  # thread ident of the mutation under way
         self.indexes = Indexes()
@@ -360,11 +374,24 @@ class Registry:
                 self._end()
 
     def ensure_fresh(self):
-        # A finalizer that runs inside this thread's own mutation must not wait
-        # for the lock this thread holds: it reads the indexes as they are.
-        if self.stale() and self.writer != _get_ident():
+        """Apply pending adoption and clean-up before a read.
+
+        Waits for the lock only to adopt an assigned ``receivers`` list (a send
+        must see an assignment made before it); dead receivers are cleaned up
+        only if the lock is free, since a send skips them anyway. A finalizer
+        running inside this thread's own mutation never waits for the lock
+        this thread holds: it reads the indexes as they are.
+        """
+        if not self.stale() or self.writer == _get_ident():
+            return
+        if self.resync or (self.list is not None and len(self.list) != self.list_len):
             with self.lock:
                 self.refresh()
+        elif self.lock.acquire(False):
+            try:
+                self.refresh()
+            finally:
+                self.lock.release()
 
     def _begin(self):
         self.version += 1
@@ -376,9 +403,13 @@ class Registry:
 
     def _refresh(self):
         if self.resync or (self.list is not None and len(self.list) != self.list_len):
+            # set_list takes no lock: a list assigned while this one is being
+            # adopted changes ``assigned``, and stays to be adopted next time.
+            assigned = self.assigned
             if self.list is not None:  # otherwise the indexes are the only truth
                 self._adopt(self.list)
-            self.resync = False
+            if self.assigned == assigned:
+                self.resync = False
         if self.dead:
             self.dead = False
             try:
@@ -407,13 +438,26 @@ class Registry:
         self.dead = self.dead or dead
 
     def get_list(self):
-        if self.list is None:
-            self.list = [e.item for e in list(self.indexes.entries.values())]
-            self.list_len = len(self.list)
-        return self.list
+        """The ``receivers`` list, built on first read and kept in step by mutations."""
+        items = self.list
+        if items is not None:
+            return items
+        # Built without the lock (a finalizer that connects may run here), then
+        # kept only if no mutation started meanwhile, as _publish does.
+        version = self.version
+        items = [e.item for e in list(self.indexes.entries.values())]
+        if not version & 1 and self.lock.acquire(False):
+            try:
+                if self.version == version and self.list is None:
+                    self.list = items
+                    self.list_len = len(items)
+            finally:
+                self.lock.release()
+        return items
 
     def set_list(self, items):
         self.list = items if type(items) is list else list(items)
+        self.assigned += 1
         self.resync = True
 
     # -- mutations (the caller holds the lock) --------------------------------------
