@@ -733,6 +733,15 @@ cdef class CallPlan:
             prefix = ("signal", "sender") if sender_positional else ("signal",)
             self.receiver_kwnames = prefix + kwnames
 
+    cdef CallPlan for_names(self, tuple kwnames):
+        """This plan for ``kwnames``, a tuple equal to this plan's own."""
+        cdef CallPlan plan = CallPlan.__new__(CallPlan)
+        plan.kwnames = kwnames
+        plan.sender_positional = self.sender_positional
+        plan.receiver_kwnames = self.receiver_kwnames
+        plan.sender_index = self.sender_index
+        return plan
+
 
 cdef dict _plans = {}  # (kwnames, sender_positional) -> CallPlan
 cdef Py_ssize_t _PLAN_CACHE_SIZE = 256
@@ -750,6 +759,11 @@ cdef CallPlan _plan(tuple kwnames, bint sender_positional, str name):
     cdef PyObject *found = PyDict_GetItem(_plans, key)
     if found != NULL:
         plan = <CallPlan>found
+        if plan.kwnames is not kwnames:
+            # Equal names from another call site: a plan holding this caller's
+            # tuple, so that its next send is recognised by identity.
+            plan = plan.for_names(kwnames)
+            _plans[key] = plan
     else:
         plan = CallPlan(kwnames, sender_positional, name)
         if len(_plans) >= _PLAN_CACHE_SIZE:

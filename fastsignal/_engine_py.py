@@ -278,7 +278,6 @@ class Indexes:
         "by_sender",
         "prepared",
         "any_snapshot",
-        "method_sender_keys",
         "next_seq",
     )
 
@@ -288,7 +287,6 @@ class Indexes:
         self.by_sender = {}
         self.prepared = {}
         self.any_snapshot = None
-        self.method_sender_keys = 0  # sender keys of bound-method senders in by_sender
         self.next_seq = 0
 
     def add(self, entry):
@@ -307,7 +305,6 @@ class Indexes:
             own = self.by_sender.get(sender_key)
             if own is None:
                 own = self.by_sender[sender_key] = {}
-                self.method_sender_keys += type(sender_key) is tuple
             own[seq] = entry
             self.prepared.pop(sender_key, None)
         return True
@@ -328,7 +325,6 @@ class Indexes:
             del own[entry.seq]
             if not own:
                 del self.by_sender[sender_key]
-                self.method_sender_keys -= type(sender_key) is tuple
             self.prepared.pop(sender_key, None)
         return entry
 
@@ -500,14 +496,9 @@ class Registry:
     def snapshot(self, sender):
         """Return the ``Snapshot`` of receivers for ``sender``."""
         indexes = self.indexes
-        if indexes.method_sender_keys:
-            sender_key = make_id(sender)
-        else:
-            # make_id() would cost an attribute lookup that raises for every
-            # class. While no receiver is connected for a bound-method sender,
-            # id(sender) finds exactly what make_id(sender) would: a
-            # (self, func) key could match nothing.
-            sender_key = id(sender)
+        # Derived on every send, before any cache is consulted: a sender (or
+        # its class) that gains __func__ and __self__ changes key, as in Django.
+        sender_key = NONE_ID if sender is None else make_id(sender)
         snap = indexes.prepared.get(sender_key)
         if snap is not None:
             return snap
@@ -683,6 +674,9 @@ def has_listeners(self, sender=None):
         if not entry.weak or entry.resolve() is not None:
             return True
     return False
+
+
+has_listeners.__qualname__ = "Signal.has_listeners"
 
 
 def _live_receivers(self, sender):

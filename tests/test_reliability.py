@@ -526,12 +526,15 @@ def test_finalizer_run_by_releasing_keyword_names_sees_a_whole_call_plan(engine)
     assert answers(sig, sender, y=1) == ["recorded"]
     assert answers(sig, sender, **{StrSub("y"): 2}) == ["recorded"]
     assert answers(sig, sender, z=3) == ["recorded"]
+    # Equal names from another call site replace the cached plan that holds
+    # the StrSub's tuple (the compiled engine keeps one per distinct names).
+    assert answers(sig, sender, y=4) == ["recorded"]
     gc.collect()
     assert deleted, "the StrSub keyword name was never released"
     assert send_x() == [(record, "recorded")]
     assert calls[-1] == [("x", 1)]
     # Each send passed its own names (the finalizer's x=1 ran at some point before).
-    assert sorted(calls[:-1]) == [[("x", 1)], [("y", 1)], [("y", 2)], [("z", 3)]]
+    assert sorted(calls[:-1]) == [[("x", 1)], [("y", 1)], [("y", 2)], [("y", 4)], [("z", 3)]]
     assert sig.send_robust(sender, x=1) == [(record, "recorded")]
     assert calls[-1] == [("x", 1)]
 
