@@ -100,6 +100,7 @@ cdef extern from *:
     }
 
     static PyObject *fastsend_descr_get(PyObject *self, PyObject *obj, PyObject *type) {
+        (void)type;
         if (obj == NULL || obj == Py_None) {
             Py_INCREF(self);
             return self;
@@ -354,7 +355,11 @@ cdef inline bint _keyed_by_address(object sender):
         # could only come from the metaclass or from the class's own MRO.
         return (_PyType_Lookup(Py_TYPE(sender), <PyObject *>_FUNC_NAME) == NULL
                 and _PyType_Lookup(<PyTypeObject *>sender, <PyObject *>_FUNC_NAME) == NULL)
-    if has_generic_getattro(sender):  # a plain instance: the lookup raises nothing
+    if has_generic_getattro(sender):
+        # A plain instance: with no ``__func__`` on its type (where a
+        # descriptor could run code), only its own dict can hold one.
+        if _PyType_Lookup(Py_TYPE(sender), <PyObject *>_FUNC_NAME) != NULL:
+            return False
         return not hasattr(sender, _FUNC_NAME)
     return False
 
@@ -470,16 +475,9 @@ cdef class Registry:
 
     cdef inline int ensure_fresh(self) except -1:
         """Apply pending adoption and clean-up before a read (see ``_engine_py``)."""
-        if not self.stale() or self.writer == PyThread_get_thread_ident():
-            return 0
-        if self.resync or (self.list is not None and len(<list>self.list) != self.list_len):
+        if self.stale() and self.writer != PyThread_get_thread_ident():
             with self.lock:
                 self.refresh()
-        elif self.acquire(False):
-            try:
-                self.refresh()
-            finally:
-                self.release()
         return 0
 
     cdef inline void _begin(self) noexcept:

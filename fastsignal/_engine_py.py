@@ -72,9 +72,9 @@ Guarantees, for threads that share a signal (with the GIL):
 2. A send calls no receiver whose ``disconnect()`` returned before the send
    started, unless it was connected again before the send ended.
 3. Sends never fail because a mutation is under way, and wait for the lock
-   only to adopt a ``receivers`` list assigned before them (dead receivers
-   are cleaned up by a send only if the lock is free; until then sends skip
-   them).
+   only when there is clean-up to apply first: a ``receivers`` list assigned
+   before them, or a receiver or sender that died (its entries must go
+   before a new object at the same address can be mistaken for it).
 
 How. Mutations (connect, disconnect, adoption of an assigned list, clean-up of
 dead receivers) run under ``registry.lock``, one at a time. A send takes no
@@ -89,6 +89,7 @@ sender's snapshot). What makes this safe:
   step uses sender keys (ints and tuples of ints, from ``make_id``) and ``seq``
   ints. So an exception there leaves nothing half-done, and an entry that the
   mutation does not touch is in every index before, during and after it.
+  (The keys of an assigned list can be any objects: they are indexed aside.)
   Adoption builds a new ``Indexes`` aside and publishes it with one attribute
   store; a send reads ``registry.indexes`` once and works on that object.
 - **The version is a seqlock.** ``version`` is odd while a mutation is under
@@ -109,9 +110,10 @@ sender's snapshot). What makes this safe:
   state (the version). The compiled memo of the last sender is consulted only
   for senders whose key is their address, decided without running user code
   (``None``, classes without ``__func__``, plain instances without it), and
-  stores the address and the version. A sender that died had its entries
-  removed (its weak reference flags the registry, and the clean-up is a
-  mutation) before another object can be allocated at its address.
+  stores the address and the version. A sender that died flagged the
+  registry from its weak reference's callback, before another object could
+  be allocated at its address, and every send applies that clean-up (a
+  mutation) before it looks anything up.
 - **Nothing a send reads is freed under it.** Snapshots and entries are
   immutable and reference-counted; a send holds its own references to the
   ``Indexes``, the snapshot and the receivers it calls. Cache slots that are
@@ -372,22 +374,14 @@ class Registry:
     def ensure_fresh(self):
         """Apply pending adoption and clean-up before a read.
 
-        Waits for the lock only to adopt an assigned ``receivers`` list (a send
-        must see an assignment made before it); dead receivers are cleaned up
-        only if the lock is free, since a send skips them anyway. A finalizer
-        running inside this thread's own mutation never waits for the lock
-        this thread holds: it reads the indexes as they are.
+        Waits for the lock: a read must not see an assigned list unadopted,
+        nor a dead sender's receivers (a new object at its address would get
+        them). A finalizer running inside this thread's own mutation never
+        waits for the lock this thread holds: it reads the indexes as they are.
         """
-        if not self.stale() or self.writer == _get_ident():
-            return
-        if self.resync or (self.list is not None and len(self.list) != self.list_len):
+        if self.stale() and self.writer != _get_ident():
             with self.lock:
                 self.refresh()
-        elif self.lock.acquire(False):
-            try:
-                self.refresh()
-            finally:
-                self.lock.release()
 
     def _begin(self):
         self.version += 1
