@@ -17,7 +17,6 @@ from types import MethodType
 
 from cpython.object cimport Py_TYPE, PyObject, PyTypeObject
 from cpython.pythread cimport PyThread_get_thread_ident
-from cpython.weakref cimport PyWeakref_NewRef
 
 from ._common import (
     NONE_ID,
@@ -931,13 +930,14 @@ cdef Entry _new_entry(object lookup_key, object receiver, object sender, bint we
             refs = (target, entry.func_ref)
             entry.kind = WEAK_METHOD if target._meth_type is MethodType else WEAK_OTHER
         else:
-            target = PyWeakref_NewRef(receiver, on_death)
+            # weakref.ref looked up at each call, as Django does: tests mock it.
+            target = weakref.ref(receiver, on_death)
             refs = (target,)
-            entry.kind = WEAK_REF
+            entry.kind = WEAK_REF if type(target) is weakref.ref else WEAK_OTHER
     sender_ref = None
     if sender is not None:
         try:
-            sender_ref = PyWeakref_NewRef(sender, on_death)
+            sender_ref = weakref.ref(sender, on_death)
         except TypeError:
             pass
         else:
