@@ -92,7 +92,7 @@ def evaluate(workload_list, best):
     for workload in workload_list:
         times = {impl: best[workload.name, impl] for impl in workload.setups}
         for bar in workload.bars + fallback_bars(workload):
-            if bar.slow in times and bar.fast in times:
+            if (bar.slow is None or bar.slow in times) and bar.fast in times:
                 rows.append((workload, bar, bar.ratio(times), bar.met(times)))
     return rows
 

@@ -37,6 +37,7 @@ def engine_attributes(engine):
 
 
 def _check_receiver(receiver):
+    """Validate ``receiver`` as Django's connect does; return whether it is async."""
     if not callable(receiver):
         raise TypeError("Signal receivers must be callable.")
     if debug_checks_enabled():
@@ -44,6 +45,20 @@ def _check_receiver(receiver):
 
         if not func_accepts_kwargs(receiver):
             raise ValueError("Signal receivers must accept keyword arguments (**kwargs).")
+    # A plain function without attributes (markcoroutinefunction() sets one)
+    # is async exactly when its code is a coroutine's: skip the general test.
+    if type(receiver) is FunctionType and not receiver.__dict__:
+        if not receiver.__code__.co_flags & CO_COROUTINE:
+            return False
+    elif not is_async_callable(receiver):
+        return False
+    if not _common.HAVE_ASGIREF:
+        raise ModuleNotFoundError(
+            f"{receiver!r} is an async receiver, and async receivers need asgiref, "
+            "which is not installed: pip install asgiref (Django depends on it)",
+            name="asgiref",
+        )
+    return True
 
 
 def _lookup_key(receiver, sender, dispatch_uid):
@@ -59,23 +74,6 @@ def _lookup_key(receiver, sender, dispatch_uid):
     # make_id() of a plain function is its id(): skip the attribute lookups.
     receiver_key = id(receiver) if type(receiver) is FunctionType else make_id(receiver)
     return (receiver_key, NONE_ID if sender is None else make_id(sender))
-
-
-def _is_async(receiver):
-    # A plain function without attributes (markcoroutinefunction() sets one)
-    # is async exactly when its code is a coroutine's: skip the general test.
-    if type(receiver) is FunctionType and not receiver.__dict__:
-        if not receiver.__code__.co_flags & CO_COROUTINE:
-            return False
-    elif not is_async_callable(receiver):
-        return False
-    if not _common.HAVE_ASGIREF:
-        raise ModuleNotFoundError(
-            f"{receiver!r} is an async receiver, and async receivers need asgiref, "
-            "which is not installed: pip install asgiref (Django depends on it)",
-            name="asgiref",
-        )
-    return True
 
 
 class Signal:
@@ -135,14 +133,9 @@ class Signal:
         configured and ``DEBUG`` on, ``ValueError`` for a receiver that does
         not accept ``**kwargs``. The signal is unchanged when it raises.
         """
-        _check_receiver(receiver)
+        is_async = _check_receiver(receiver)
         self._connect_receiver(
-            _lookup_key(receiver, sender, dispatch_uid),
-            receiver,
-            sender,
-            weak,
-            _is_async(receiver),
-            on_commit,
+            _lookup_key(receiver, sender, dispatch_uid), receiver, sender, weak, is_async, on_commit
         )
 
     def disconnect(self, receiver=None, sender=None, dispatch_uid=None):
