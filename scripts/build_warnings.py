@@ -26,6 +26,7 @@ import sys
 CYTHON_WARNING = re.compile(r"^(warning|performance hint): (.+?):(\d+):(\d+): (.*)$")
 GCC_WARNING = re.compile(r"^(.+?):(\d+):(?:(\d+):)? warning: (.*?)(?: \[(-W[^\]]+)\])?$")
 PYX_COMMENT = re.compile(r'^\s*/\* "([^"]+\.pyx)":(\d+)')
+DEFINITION = re.compile(r"^(?!static CYTHON_UNUSED\b)(?:static\s+)?(?:[A-Za-z_][\w]*[\s\*]+)+?\**([A-Za-z_]\w*)\s*[\(\[]")
 UTILITY_COMMENT = re.compile(r"^/\* ([A-Za-z0-9_.]+(?: [A-Za-z0-9_.]+)?) \*/$")
 
 
@@ -73,11 +74,20 @@ def classify(c_lines, region, verbatim, line_number):
             return "pyx", f"{match.group(1)}:{match.group(2)}: {pyx_line(match.group(1), int(match.group(2)))}"
         if i < index and text.startswith("}"):
             break
+    # Name the enclosing definition and the utility code section it belongs to.
+    name = section = None
     for i in range(index, -1, -1):
-        match = UTILITY_COMMENT.match(c_lines[i])
+        text = c_lines[i]
+        if name is None:
+            match = DEFINITION.match(text)
+            if match:
+                name = match.group(1)
+        match = UTILITY_COMMENT.match(text)
         if match:
-            return "Cython boilerplate", match.group(1)
-    return "Cython boilerplate", "?"
+            section = match.group(1)
+            break
+    detail = "; ".join(part for part in (name and f"near {name}", section and f"utility code {section}") if part)
+    return "Cython boilerplate", detail or "?"
 
 
 _pyx_cache = {}

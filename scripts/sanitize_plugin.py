@@ -8,6 +8,8 @@
 - Counts the ASan reports in ``$FASTSIGNAL_SANITIZE_LOGS`` (ASan's log_path files,
   one per process) before and after each test, and lists the tests during which
   new reports appeared (useful with ``--keep-going``, where ASan does not abort).
+- Writes the skipped tests, with their reasons, to ``$FASTSIGNAL_SANITIZE_LOGS/skipped``
+  (scripts/sanitize runs those that need address reuse again, without ASan's quarantine).
 """
 
 import os
@@ -76,6 +78,15 @@ def pytest_runtest_makereport(item, call):
     new = _count_reports() - item.stash[_before]
     if new > 0:
         _reports_by_test[item.nodeid] = _reports_by_test.get(item.nodeid, 0) + new
+
+
+def pytest_runtest_logreport(report):
+    """Record skipped tests and their reasons in ``$FASTSIGNAL_SANITIZE_LOGS/skipped``."""
+    if not (LOGS and report.skipped):
+        return
+    reason = report.longrepr[2] if isinstance(report.longrepr, tuple) else str(report.longrepr)
+    with open(os.path.join(LOGS, "skipped"), "a") as skipped:
+        skipped.write(f"{report.nodeid}\t{' '.join(reason.split())}\n")
 
 
 def pytest_terminal_summary(terminalreporter):
