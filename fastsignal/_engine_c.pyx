@@ -426,8 +426,10 @@ cdef class Registry:
     cdef object acquire  # lock.acquire and lock.release, looked up once
     cdef object release
     cdef readonly object cache_view
-    cdef readonly object on_death
+    cdef readonly object on_death  # flag_dead and flag_sender_dead, bound once
+    cdef readonly object on_sender_death
     cdef public bint dead
+    cdef public bint dead_sender
     cdef public bint resync
     cdef object list
     cdef Py_ssize_t list_len
@@ -446,6 +448,7 @@ cdef class Registry:
         self.release = lock.release
         self.cache_view = SenderCacheView(self)
         self.on_death = self.flag_dead
+        self.on_sender_death = self.flag_sender_dead
         self.list = None
         self.indexes = Indexes()
         self.last_version = NO_VERSION
@@ -453,8 +456,14 @@ cdef class Registry:
     # -- state kept in step with ``signal.receivers`` -------------------------------
 
     def flag_dead(self, reference=None):
-        """Weakref callback: may run inside garbage collection, so only set a flag."""
+        """Weakref callback of receivers: may run inside garbage collection, so only
+        set a flag."""
         self.dead = True
+
+    def flag_sender_dead(self, reference=None):
+        """Weakref callback of senders (and of referents watched for assigned items)."""
+        self.dead = True
+        self.dead_sender = True
 
     def request_resync(self):
         self.resync = True
@@ -474,9 +483,17 @@ cdef class Registry:
 
     cdef inline int ensure_fresh(self) except -1:
         """Apply pending adoption and clean-up before a read (see ``_engine_py``)."""
-        if self.stale() and self.writer != PyThread_get_thread_ident():
+        if not self.stale() or self.writer == PyThread_get_thread_ident():
+            return 0
+        if (self.dead_sender or self.resync
+                or (self.list is not None and len(<list>self.list) != self.list_len)):
             with self.lock:
                 self.refresh()
+        elif self.acquire(False):
+            try:
+                self.refresh()
+            finally:
+                self.release()
         return 0
 
     cdef inline void _begin(self) noexcept:
@@ -493,6 +510,7 @@ cdef class Registry:
 
     cdef int _refresh(self) except -1:
         cdef size_t assigned
+        cdef bint dead_sender
         if self.resync or (self.list is not None and len(<list>self.list) != self.list_len):
             # set_list takes no lock: a list assigned while this one is being
             # adopted changes ``assigned``, and stays to be adopted next time.
@@ -502,12 +520,14 @@ cdef class Registry:
             if self.assigned == assigned:
                 self.resync = False
         if self.dead:
-            self.dead = False
+            dead_sender = self.dead_sender
+            self.dead = self.dead_sender = False
             try:
                 for entry in [e for e in self.indexes.entries.values() if not (<Entry>e).alive()]:
                     self._remove((<Entry>entry).key)
             except BaseException:
                 self.dead = True  # finish the clean-up next time
+                self.dead_sender = self.dead_sender or dead_sender
                 raise
         return 0
 
@@ -522,7 +542,7 @@ cdef class Registry:
             if entry is not None and (<Entry>entry).item is item:
                 entry = (<Entry>entry).copy()
             else:
-                entry = _entry_from_foreign_item(item, self.on_death)
+                entry = _entry_from_foreign_item(item, self.on_sender_death)
                 dead = dead or not (<Entry>entry).alive()
             indexes.add(<Entry>entry)
         self.indexes = indexes
@@ -912,11 +932,12 @@ def _clear_dead_receivers(self):
 
 
 def _flag_dead_receivers(self, reference=None):
-    _registry(self).dead = True
+    _registry(self).flag_sender_dead()
 
 
 cdef Entry _new_entry(object lookup_key, object receiver, object sender, bint weak,
-                      bint is_async, bint on_commit, object on_death):
+                      bint is_async, bint on_commit, object on_death,
+                      object on_sender_death):
     """The entry of a receiver being connected (what ``Entry(item)`` would find out,
     known here without inspecting the item)."""
     cdef Entry entry = Entry.__new__(Entry)
@@ -937,7 +958,7 @@ cdef Entry _new_entry(object lookup_key, object receiver, object sender, bint we
     sender_ref = None
     if sender is not None:
         try:
-            sender_ref = weakref.ref(sender, on_death)
+            sender_ref = weakref.ref(sender, on_sender_death)
         except TypeError:
             pass
         else:
@@ -957,7 +978,8 @@ cdef Entry _new_entry(object lookup_key, object receiver, object sender, bint we
 def _connect_receiver(self, lookup_key, receiver, sender, weak, is_async, on_commit=False):
     """Register ``receiver`` under ``lookup_key`` unless the key is taken."""
     cdef Registry registry = _registry(self)
-    entry = _new_entry(lookup_key, receiver, sender, weak, is_async, on_commit, registry.on_death)
+    entry = _new_entry(lookup_key, receiver, sender, weak, is_async, on_commit,
+                       registry.on_death, registry.on_sender_death)
     registry.acquire()
     try:
         registry.connect(entry)

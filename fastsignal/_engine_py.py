@@ -40,7 +40,8 @@ Receivers list
 
 Weak references
     Weak receivers and senders hold weak references whose callback only sets
-    ``registry.dead``; the next operation removes dead entries under the lock.
+    ``registry.dead`` (and ``registry.dead_sender`` for a sender); the next
+    operation removes dead entries under the lock.
 
 Functions meant to be methods of a signal class (``self`` is the signal)
     ``send``, ``send_robust``, ``has_listeners``, ``_live_receivers``,
@@ -73,8 +74,9 @@ Guarantees, for threads that share a signal (with the GIL):
    started, unless it was connected again before the send ended.
 3. Sends never fail because a mutation is under way, and wait for the lock
    only when there is clean-up to apply first: a ``receivers`` list assigned
-   before them, or a receiver or sender that died (its entries must go
-   before a new object at the same address can be mistaken for it).
+   before them, or a sender that died (its entries must go before a new
+   object at the same address can be mistaken for it). Dead receivers are
+   cleaned up by a send only if the lock is free; until then sends skip them.
 
 How. Mutations (connect, disconnect, adoption of an assigned list, clean-up of
 dead receivers) run under ``registry.lock``, one at a time. A send takes no
@@ -338,6 +340,7 @@ class Registry:
         self.lock = lock
         self.cache_view = SenderCacheView(self)
         self.dead = False  # a weak receiver or sender died
+        self.dead_sender = False  # a sender died: its entries must go before any lookup
         self.resync = False  # ``list`` must be adopted again
         self.list = None  # the list object ``signal.receivers`` returns
         self.list_len = 0  # its length when last in step
@@ -349,8 +352,14 @@ class Registry:
     # -- state kept in step with ``signal.receivers`` -------------------------------
 
     def flag_dead(self, reference=None):
-        """Weakref callback: may run inside garbage collection, so only set a flag."""
+        """Weakref callback of receivers: may run inside garbage collection, so only
+        set a flag."""
         self.dead = True
+
+    def flag_sender_dead(self, reference=None):
+        """Weakref callback of senders (and of referents watched for assigned items)."""
+        self.dead = True
+        self.dead_sender = True
 
     def request_resync(self):
         self.resync = True
@@ -374,14 +383,24 @@ class Registry:
     def ensure_fresh(self):
         """Apply pending adoption and clean-up before a read.
 
-        Waits for the lock: a read must not see an assigned list unadopted,
-        nor a dead sender's receivers (a new object at its address would get
-        them). A finalizer running inside this thread's own mutation never
-        waits for the lock this thread holds: it reads the indexes as they are.
+        Waits for the lock when a ``receivers`` list was assigned (a read must
+        see it adopted) or a sender died (its entries must go before a new
+        object at its address can be mistaken for it). Dead receivers alone are
+        cleaned up only if the lock is free: a send skips them anyway. A
+        finalizer running inside this thread's own mutation never waits for
+        the lock this thread holds: it reads the indexes as they are.
         """
-        if self.stale() and self.writer != _get_ident():
+        if not self.stale() or self.writer == _get_ident():
+            return
+        if (self.dead_sender or self.resync
+                or (self.list is not None and len(self.list) != self.list_len)):
             with self.lock:
                 self.refresh()
+        elif self.lock.acquire(False):
+            try:
+                self.refresh()
+            finally:
+                self.lock.release()
 
     def _begin(self):
         self.version += 1
@@ -401,12 +420,14 @@ class Registry:
             if self.assigned == assigned:
                 self.resync = False
         if self.dead:
-            self.dead = False
+            dead_sender = self.dead_sender
+            self.dead = self.dead_sender = False
             try:
                 for entry in [e for e in self.indexes.entries.values() if not e.alive()]:
                     self._remove(entry.key)
             except BaseException:
                 self.dead = True  # finish the clean-up next time
+                self.dead_sender = self.dead_sender or dead_sender
                 raise
 
     def _adopt(self, items):
@@ -420,7 +441,7 @@ class Registry:
             if entry is not None and entry.item is item:
                 entry = entry.copy()
             else:
-                entry = _entry_from_foreign_item(item, self.flag_dead)
+                entry = _entry_from_foreign_item(item, self.flag_sender_dead)
                 dead = dead or not entry.alive()
             indexes.add(entry)
         self.indexes = indexes
@@ -693,7 +714,7 @@ def _clear_dead_receivers(self):
 
 
 def _flag_dead_receivers(self, reference=None):
-    registry_of(self).flag_dead()
+    registry_of(self).flag_sender_dead()
 
 
 def _connect_receiver(self, lookup_key, receiver, sender, weak, is_async, on_commit=False):
@@ -707,7 +728,7 @@ def _connect_receiver(self, lookup_key, receiver, sender, weak, is_async, on_com
     sender_ref = None
     if sender is not None:
         try:
-            sender_ref = weakref.ref(sender, registry.flag_dead)
+            sender_ref = weakref.ref(sender, registry.flag_sender_dead)
         except TypeError:
             pass
     item = (lookup_key, receiver, sender_ref, is_async)
