@@ -468,9 +468,19 @@ cdef class Registry:
     def request_resync(self):
         self.resync = True
 
-    cdef inline bint stale(self) noexcept:
-        return self.dead or self.resync or (
+    cdef inline bint adoption_pending(self) noexcept:
+        """Whether ``receivers`` was assigned or changed length since last adopted."""
+        return self.resync or (
             self.list is not None and len(<list>self.list) != self.list_len)
+
+    cdef inline bint stale(self) noexcept:
+        return self.dead or self.adoption_pending()
+
+    cdef inline bint unchanged_since(self, size_t version) noexcept:
+        """Whether ``version`` (read earlier) was even and is still current: no
+        mutation ran or is under way since. Callers check it and store in one C
+        sequence that runs no Python code, so no other thread can interleave."""
+        return version == self.version and not (version & 1)
 
     def refresh(self):
         """Apply pending adoption and clean-up. The caller holds the lock."""
@@ -485,8 +495,7 @@ cdef class Registry:
         """Apply pending adoption and clean-up before a read (see ``_engine_py``)."""
         if not self.stale() or self.writer == PyThread_get_thread_ident():
             return 0
-        if (self.dead_sender or self.resync
-                or (self.list is not None and len(<list>self.list) != self.list_len)):
+        if self.dead_sender or self.adoption_pending():
             with self.lock:
                 self.refresh()
         elif self.acquire(False):
@@ -511,7 +520,7 @@ cdef class Registry:
     cdef int _refresh(self) except -1:
         cdef size_t assigned
         cdef bint dead_sender
-        if self.resync or (self.list is not None and len(<list>self.list) != self.list_len):
+        if self.adoption_pending():
             # set_list takes no lock: a list assigned while this one is being
             # adopted changes ``assigned``, and stays to be adopted next time.
             assigned = self.assigned
@@ -557,7 +566,7 @@ cdef class Registry:
         if self.list is not None:
             return self.list
         items = [(<Entry>e).item for e in PyDict_Values(self.indexes.entries)]
-        if version == self.version and not (version & 1):  # see snapshot()
+        if self.unchanged_since(version):
             self.list = items
             self.list_len = len(items)
         return items
@@ -616,10 +625,9 @@ cdef class Registry:
         if <PyObject *>sender == self.last_sender and version == self.last_version:
             return self.last_snapshot
         snap = self._snapshot(id(sender))
-        # Checked and stored in C with no Python code in between: no other
-        # thread can run a mutation here. ``previous`` keeps the old snapshot
-        # alive until the memo is whole: releasing it may run a finalizer.
-        if version == self.version and not (version & 1):
+        # ``previous`` keeps the old snapshot alive until the memo is whole:
+        # releasing it may run a finalizer.
+        if self.unchanged_since(version):
             previous = self.last_snapshot
             self.last_snapshot = snap
             self.last_sender = <PyObject *>sender
@@ -639,12 +647,12 @@ cdef class Registry:
             snap = indexes.any_snapshot
             if snap is None:
                 snap = Snapshot(PyDict_Values(indexes.any_sender))
-                if version == self.version and not (version & 1):  # see snapshot()
+                if self.unchanged_since(version):
                     indexes.any_snapshot = snap
             return snap
         own = <dict>found  # a reference of our own before anything allocates
         snap = Snapshot(_merge_by_seq(PyDict_Values(own), PyDict_Values(indexes.any_sender)))
-        if version == self.version and not (version & 1):  # see snapshot()
+        if self.unchanged_since(version):
             indexes.prepared[sender_key] = snap
         return snap
 

@@ -364,12 +364,12 @@ class Registry:
     def request_resync(self):
         self.resync = True
 
+    def adoption_pending(self):
+        """Whether ``receivers`` was assigned or changed length since last adopted."""
+        return self.resync or (self.list is not None and len(self.list) != self.list_len)
+
     def stale(self):
-        return (
-            self.dead
-            or self.resync
-            or (self.list is not None and len(self.list) != self.list_len)
-        )
+        return self.dead or self.adoption_pending()
 
     def refresh(self):
         """Apply pending adoption and clean-up. The caller holds the lock."""
@@ -392,8 +392,7 @@ class Registry:
         """
         if not self.stale() or self.writer == _get_ident():
             return
-        if (self.dead_sender or self.resync
-                or (self.list is not None and len(self.list) != self.list_len)):
+        if self.dead_sender or self.adoption_pending():
             with self.lock:
                 self.refresh()
         elif self.lock.acquire(False):
@@ -411,7 +410,7 @@ class Registry:
         self.version += 1
 
     def _refresh(self):
-        if self.resync or (self.list is not None and len(self.list) != self.list_len):
+        if self.adoption_pending():
             # set_list takes no lock: a list assigned while this one is being
             # adopted changes ``assigned``, and stays to be adopted next time.
             assigned = self.assigned

@@ -62,6 +62,7 @@ def _check_receiver(receiver):
 
 
 def _lookup_key(receiver, sender, dispatch_uid):
+    sender_key = NONE_ID if sender is None else make_id(sender)
     if dispatch_uid:
         try:
             hash(dispatch_uid)
@@ -70,10 +71,10 @@ def _lookup_key(receiver, sender, dispatch_uid):
                 f"dispatch_uid must be hashable, got {type(dispatch_uid).__name__} "
                 f"{dispatch_uid!r}"
             ) from None
-        return (dispatch_uid, NONE_ID if sender is None else make_id(sender))
+        return (dispatch_uid, sender_key)
     # make_id() of a plain function is its id(): skip the attribute lookups.
     receiver_key = id(receiver) if type(receiver) is FunctionType else make_id(receiver)
-    return (receiver_key, NONE_ID if sender is None else make_id(sender))
+    return (receiver_key, sender_key)
 
 
 class Signal:

@@ -478,23 +478,22 @@ class Stress:
             for _ in range(rng.randint(1, 3)):
                 self.mutate(stats, rng.choice(slots), rng)
             for _ in range(rng.randint(1, 6)):
-                if rng.random() < 0.6:
-                    signal_index, label = home
-                else:
-                    signal_index = rng.randrange(N_SIGNALS)
-                    label = rng.choice(SENDER_LABELS)
-                self.checked_send(stats, signal_index, label, robust=rng.random() < 0.3)
+                self.send_somewhere(stats, rng, home, home_share=0.6)
 
     def sender(self, stats, index):
         rng = random.Random(100 + index)
         home = (index % N_SIGNALS, ("class", "instance", "class")[index % 3])
         while not self.stop.is_set():
-            if rng.random() < 0.9:
-                signal_index, label = home
-            else:
-                signal_index = rng.randrange(N_SIGNALS)
-                label = rng.choice(SENDER_LABELS)
-            self.checked_send(stats, signal_index, label, robust=rng.random() < 0.3)
+            self.send_somewhere(stats, rng, home, home_share=0.9)
+
+    def send_somewhere(self, stats, rng, home, home_share):
+        """A checked send: from ``home`` (signal, sender) that often, else anywhere."""
+        if rng.random() < home_share:
+            signal_index, label = home
+        else:
+            signal_index = rng.randrange(N_SIGNALS)
+            label = rng.choice(SENDER_LABELS)
+        self.checked_send(stats, signal_index, label, robust=rng.random() < 0.3)
 
     def collector(self, stats, index):
         rng = random.Random(200 + index)
