@@ -33,9 +33,9 @@ from django.conf import settings
 if not settings.configured:
     settings.configure(DEBUG=False)
 
-from django.dispatch import Signal as DjangoSignal  # noqa: E402
+from django.dispatch import Signal as DjangoSignal
 
-import fastsignal  # noqa: E402
+import fastsignal
 
 SIGNAL_CLASSES = {"fallback": fastsignal.PySignal, "django": DjangoSignal}
 if fastsignal.COMPILED:
@@ -154,6 +154,5 @@ def workloads(loop=None):
     if loop is None:
         loop = asyncio.new_event_loop()
     return {
-        name: {impl: build(name, impl, loop) for impl in implementations(name)}
-        for name in TITLES
+        name: {impl: build(name, impl, loop) for impl in implementations(name)} for name in TITLES
     }

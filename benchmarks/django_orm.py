@@ -51,7 +51,9 @@ SAVE_BATCH = 100
 MODES = ("installed", "django", "no-dispatch")
 DISPATCHING = ("installed", "django")
 WORKLOADS = {
-    "orm-iterate": "iterate over model instances (pre_init + post_init per row, post_init receiver)",
+    "orm-iterate": (
+        "iterate over model instances (pre_init + post_init per row, post_init receiver)"
+    ),
     "orm-save": "save() existing instances (pre_save + post_save per row, one receiver each)",
 }
 _DATABASE = {"ENGINE": "django.db.backends.sqlite3", "NAME": ":memory:"}
@@ -78,7 +80,7 @@ def setup_django():
         connections.settings[ALIAS] = configured[ALIAS]
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def model():
     """The benchmark model, defined once Django is set up."""
     setup_django()
@@ -176,9 +178,9 @@ class mode:
         self.name = name
 
     def __enter__(self):
-        import fastsignal.django
-
         from django.db.models import signals
+
+        import fastsignal.django
 
         self.was_installed = fastsignal.django.is_installed()
         if self.name == "installed":
@@ -187,7 +189,12 @@ class mode:
             fastsignal.django.uninstall()
         self.muted = []
         if self.name == "no-dispatch":
-            for signal in (signals.pre_init, signals.post_init, signals.pre_save, signals.post_save):
+            for signal in (
+                signals.pre_init,
+                signals.post_init,
+                signals.pre_save,
+                signals.post_save,
+            ):
                 vars(signal)["send"] = _no_send  # an instance attribute shadows the method
                 self.muted.append(signal)
         return self
@@ -334,9 +341,7 @@ def run(repeat=7, rows=ROWS, saves=SAVES):
             "rows": rows if workload == "orm-iterate" else len(objs),
             "ns_per_row": per_row,
             "dispatch_ns_per_row": dispatch,
-            "dispatch_ns_per_row_by_difference": {
-                m: per_row[m] - floor for m in DISPATCHING
-            },
+            "dispatch_ns_per_row_by_difference": {m: per_row[m] - floor for m in DISPATCHING},
             "dispatch_share": {m: dispatch[m] / per_row[m] for m in DISPATCHING},
             "speedup": per_row["django"] / per_row["installed"],
             "dispatch_speedup": dispatch["django"] / dispatch["installed"],

@@ -163,14 +163,20 @@ def main(argv=None):
     parser.add_argument("--rounds", type=int, default=7, help="interleaved rounds (default 7)")
     parser.add_argument("--target", type=float, default=0.02, help="seconds per batch")
     parser.add_argument("--output", default="benchmarks/results", help="directory for JSON and PNG")
-    parser.add_argument("--smoke", action="store_true", help="one quick round: checks the suite runs, judges nothing")
+    parser.add_argument(
+        "--smoke",
+        action="store_true",
+        help="one quick round: checks the suite runs, judges nothing",
+    )
     parser.add_argument("--no-chart", action="store_true", help="skip the PNG")
     args = parser.parse_args(argv)
     if args.smoke:
         args.rounds, args.target = 1, 0.0005
     if not fastsignal.COMPILED:
-        print("warning: the compiled engine is not in use; 'fastsignal' runs the fallback",
-              file=sys.stderr)
+        print(
+            "warning: the compiled engine is not in use; 'fastsignal' runs the fallback",
+            file=sys.stderr,
+        )
 
     started = time.perf_counter()
     workload_list = workloads()
@@ -189,12 +195,16 @@ def main(argv=None):
     }
 
     rows = evaluate(workload_list, best)
-    print(f"\nfastsignal {fastsignal.__version__} (compiled: {fastsignal.COMPILED}), "
-          f"Django {django.get_version()}, Python {platform.python_version()}, "
-          f"{args.rounds} interleaved rounds, best round, ns per operation\n")
+    print(
+        f"\nfastsignal {fastsignal.__version__} (compiled: {fastsignal.COMPILED}), "
+        f"Django {django.get_version()}, Python {platform.python_version()}, "
+        f"{args.rounds} interleaved rounds, best round, ns per operation\n"
+    )
     print(format_table(workload_list, best))
-    print(f"\nMemory kept after {sends:,} sends from senders that died (bytes):",
-          ", ".join(f"{impl} {size:,}" for impl, size in memory.items()))
+    print(
+        f"\nMemory kept after {sends:,} sends from senders that died (bytes):",
+        ", ".join(f"{impl} {size:,}" for impl, size in memory.items()),
+    )
     print("\n" + format_bars(rows))
 
     import os
@@ -226,8 +236,10 @@ def main(argv=None):
         draw_chart(workload_list, best, png_path)
         print(f"wrote {png_path}")
     missed = [row for row in rows if not row[3]]
-    print(f"{len(rows) - len(missed)} of {len(rows)} bars met "
-          f"in {time.perf_counter() - started:.0f} s")
+    print(
+        f"{len(rows) - len(missed)} of {len(rows)} bars met "
+        f"in {time.perf_counter() - started:.0f} s"
+    )
     return 0
 
 

@@ -29,13 +29,21 @@ from django.conf import settings
 if not settings.configured:
     settings.configure(DEBUG=False)
 
-from django.dispatch import Signal as DjangoSignal  # noqa: E402
+from django.dispatch import Signal as DjangoSignal
 
-import fastsignal  # noqa: E402
+import fastsignal
 
 logging.getLogger("django.dispatch").disabled = True  # send_robust logs every failure
 
-IMPLEMENTATIONS = ("fastsignal", "fallback", "django", "django-cached", "blinker", "psygnal", "loop")
+IMPLEMENTATIONS = (
+    "fastsignal",
+    "fallback",
+    "django",
+    "django-cached",
+    "blinker",
+    "psygnal",
+    "loop",
+)
 SEND_ARGS = "sender=Sender, instance=INSTANCE, created=True"
 
 
@@ -171,7 +179,9 @@ def _loop_case(receivers, robust=False):
     return Case(f"loop({SEND_ARGS})", namespace)
 
 
-def _blinker_case(receivers, senders=None, stmt="sig.send(Sender, instance=INSTANCE, created=True)"):
+def _blinker_case(
+    receivers, senders=None, stmt="sig.send(Sender, instance=INSTANCE, created=True)"
+):
     import blinker
 
     sig = blinker.Signal()
@@ -254,7 +264,9 @@ def _many_senders(count):
         return case
 
     def blinker_case():
-        case = _blinker_case(receivers, senders, "sig.send(target, instance=INSTANCE, created=True)")
+        case = _blinker_case(
+            receivers, senders, "sig.send(target, instance=INSTANCE, created=True)"
+        )
         case.namespace["target"] = target
         return case
 
@@ -286,7 +298,9 @@ def _send_robust_failing():
     receivers = make_receivers(10)
     receivers[4] = failing_receiver
     stmt = f"sig.send_robust({SEND_ARGS})"
-    setups = {impl: functools.partial(_dispatch_case, impl, receivers, stmt) for impl in SIGNAL_CLASSES}
+    setups = {
+        impl: functools.partial(_dispatch_case, impl, receivers, stmt) for impl in SIGNAL_CLASSES
+    }
     setups["loop"] = functools.partial(_loop_case, receivers, robust=True)
     return setups
 
@@ -398,40 +412,92 @@ def _transient_senders():
 def workloads():
     """Every dispatch workload, in report order."""
     return [
-        Workload("send-0", "send, 0 receivers", _send_functions(0),
-                 [Bar("django", "fastsignal", at_least=2)]),
-        Workload("send-1", "send, 1 function receiver", _send_functions(1),
-                 [Bar("django", "fastsignal", at_least=5)]),
-        Workload("send-10", "send, 10 function receivers", _send_functions(10),
-                 [Bar("loop", "fastsignal", at_most=1.05)]),
-        Workload("send-100", "send, 100 function receivers", _send_functions(100),
-                 [Bar("loop", "fastsignal", at_most=1.05)]),
-        Workload("send-10-methods", "send, 10 weak bound-method receivers", _send_methods(),
-                 [Bar("loop", "fastsignal", at_most=1.15)]),
+        Workload(
+            "send-0",
+            "send, 0 receivers",
+            _send_functions(0),
+            [Bar("django", "fastsignal", at_least=2)],
+        ),
+        Workload(
+            "send-1",
+            "send, 1 function receiver",
+            _send_functions(1),
+            [Bar("django", "fastsignal", at_least=5)],
+        ),
+        Workload(
+            "send-10",
+            "send, 10 function receivers",
+            _send_functions(10),
+            [Bar("loop", "fastsignal", at_most=1.05)],
+        ),
+        Workload(
+            "send-100",
+            "send, 100 function receivers",
+            _send_functions(100),
+            [Bar("loop", "fastsignal", at_most=1.05)],
+        ),
+        Workload(
+            "send-10-methods",
+            "send, 10 weak bound-method receivers",
+            _send_methods(),
+            [Bar("loop", "fastsignal", at_most=1.15)],
+        ),
         Workload("send-10-partials", "send, 10 functools.partial receivers", _send_partials()),
-        Workload("send-1-of-1000-senders", "send to one of 1,000 senders", _many_senders(1000),
-                 [Bar("django", "fastsignal", at_least=30),
-                  Bar("django-cached", "fastsignal", at_least=2)]),
-        Workload("has-listeners-miss-500", "has_listeners miss among 500 receivers",
-                 _has_listeners_miss(500), [Bar("django-cached", "fastsignal", at_least=3)]),
-        Workload("send-robust-failing", "send_robust, 10 receivers, one failing",
-                 _send_robust_failing()),
-        Workload("connect-disconnect-10000", "connect + disconnect, 10,000 connected",
-                 _connect_disconnect(10_000), [Bar("django", "fastsignal", at_least=100)]),
-        Workload("connect-new-10000", "connect a new receiver, 10,000 connected",
-                 _connect_new(10_000), [Bar(None, "fastsignal", at_most=1500)]),
-        Workload("disconnect-10000", "disconnect, 10,000 connected",
-                 _disconnect(10_000), [Bar(None, "fastsignal", at_most=1000)]),
-        Workload("transient-senders", "a new sender object on every send", _transient_senders(),
-                 [Bar("django", "fastsignal", at_least=3),
-                  Bar("django-cached", "fastsignal", at_least=3)]),
+        Workload(
+            "send-1-of-1000-senders",
+            "send to one of 1,000 senders",
+            _many_senders(1000),
+            [
+                Bar("django", "fastsignal", at_least=30),
+                Bar("django-cached", "fastsignal", at_least=2),
+            ],
+        ),
+        Workload(
+            "has-listeners-miss-500",
+            "has_listeners miss among 500 receivers",
+            _has_listeners_miss(500),
+            [Bar("django-cached", "fastsignal", at_least=3)],
+        ),
+        Workload(
+            "send-robust-failing", "send_robust, 10 receivers, one failing", _send_robust_failing()
+        ),
+        Workload(
+            "connect-disconnect-10000",
+            "connect + disconnect, 10,000 connected",
+            _connect_disconnect(10_000),
+            [Bar("django", "fastsignal", at_least=100)],
+        ),
+        Workload(
+            "connect-new-10000",
+            "connect a new receiver, 10,000 connected",
+            _connect_new(10_000),
+            [Bar(None, "fastsignal", at_most=1500)],
+        ),
+        Workload(
+            "disconnect-10000",
+            "disconnect, 10,000 connected",
+            _disconnect(10_000),
+            [Bar(None, "fastsignal", at_most=1000)],
+        ),
+        Workload(
+            "transient-senders",
+            "a new sender object on every send",
+            _transient_senders(),
+            [
+                Bar("django", "fastsignal", at_least=3),
+                Bar("django-cached", "fastsignal", at_least=3),
+            ],
+        ),
     ]
 
 
 def fallback_bars(workload):
     """The fallback engine must never be slower than Django in any workload."""
-    return [Bar(impl, "fallback", at_least=1) for impl in ("django", "django-cached")
-            if impl in workload.setups and "fallback" in workload.setups]
+    return [
+        Bar(impl, "fallback", at_least=1)
+        for impl in ("django", "django-cached")
+        if impl in workload.setups and "fallback" in workload.setups
+    ]
 
 
 def compile_case(case, batch=1000):

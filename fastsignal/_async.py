@@ -43,10 +43,17 @@ Deliberate differences from Django 6.1, all in corner cases:
 
 import asyncio
 import contextvars
+import sys
 
 from asgiref.sync import async_to_sync, sync_to_async
 
 from ._common import call_receivers, defer, log_robust_failure
+
+if sys.version_info >= (3, 11):
+    from asyncio import TaskGroup
+else:  # the backports: the same class and the same exception groups
+    from exceptiongroup import BaseExceptionGroup
+    from taskgroup import TaskGroup
 
 _MISSING = object()
 
@@ -79,7 +86,7 @@ async def run_parallel(awaitables):
     tasks = []
     failure = None
     try:
-        async with asyncio.TaskGroup() as group:
+        async with TaskGroup() as group:
             for coro in coros:
                 try:
                     tasks.append(group.create_task(coro, context=context))
@@ -95,7 +102,7 @@ async def run_parallel(awaitables):
             raise
         failure = group_error.exceptions[0]
     finally:
-        _close(coros[len(tasks):])
+        _close(coros[len(tasks) :])
         _restore_context(context)
     if failure is not None:
         # Raised here, not in the except block, so that its __context__ stays its own.
@@ -132,7 +139,7 @@ async def call_async_receivers(signal, sender, named, receivers, robust):
         except BaseException:
             _close(awaitables)
             raise
-    return list(zip(receivers, await run_parallel(awaitables)))
+    return list(zip(receivers, await run_parallel(awaitables), strict=True))
 
 
 #: Both asgiref wrappers are stateless between calls, so one of each serves every send.
@@ -156,15 +163,11 @@ async def asend(signal, sender, named, robust):
     """
     sync_receivers, async_receivers = signal._live_receivers(sender)
     if sync_receivers:
-        responses = await _call_receivers_in_thread(
-            signal, sender, named, sync_receivers, robust
-        )
+        responses = await _call_receivers_in_thread(signal, sender, named, sync_receivers, robust)
     else:
         responses = []
     if async_receivers:
-        responses.extend(
-            await call_async_receivers(signal, sender, named, async_receivers, robust)
-        )
+        responses.extend(await call_async_receivers(signal, sender, named, async_receivers, robust))
     deferred = signal._deferred_receivers(sender)
     if deferred:
         responses.extend(defer(signal, sender, named, deferred, robust))

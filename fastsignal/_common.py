@@ -11,7 +11,7 @@ try:  # asgiref honours markcoroutinefunction() on every Python version.
 
     HAVE_ASGIREF = True
 except ImportError:  # asgiref ships with Django
-    from inspect import iscoroutinefunction as is_async_callable
+    from inspect import iscoroutinefunction as is_async_callable  # noqa: F401
 
     HAVE_ASGIREF = False
 
@@ -144,7 +144,7 @@ def describe_recursion(chain):
     """``post_save(sender=User): save_profile -> ... (repeated)`` for a looping ``chain``."""
     keys = [(id(s), id(snd), id(r)) for s, snd, r in chain]
     loop = _loop(keys)
-    shown = chain if loop is None else chain[:loop[0] + loop[1]]
+    shown = chain if loop is None else chain[: loop[0] + loop[1]]
     links = []
     previous = None
     for signal, sender, receiver in shown:
@@ -161,7 +161,7 @@ def describe_recursion(chain):
 def _loop(keys):
     """``(start, period)`` of the cycle that ``keys`` ends with, or ``None``."""
     for period in range(1, len(keys) // 2 + 1):
-        if keys[-period:] == keys[-2 * period:-period]:
+        if keys[-period:] == keys[-2 * period : -period]:
             start = len(keys) - 2 * period
             while start > 0 and keys[start - 1] == keys[start - 1 + period]:
                 start -= 1
@@ -220,9 +220,7 @@ def send_through_live_receivers(signal, sender, named, robust):
     if async_receivers:
         from ._async import send_async_receivers
 
-        responses.extend(
-            send_async_receivers(signal, sender, named, async_receivers, robust)
-        )
+        responses.extend(send_async_receivers(signal, sender, named, async_receivers, robust))
     return responses
 
 

@@ -156,8 +156,8 @@ from types import MethodType
 
 from ._common import (
     NONE_ID,
-    DeferredItem,
     REGISTRY_ATTR,
+    DeferredItem,
     ReceiversAttribute,
     SenderCacheAttribute,
     SenderCacheView,
@@ -179,16 +179,16 @@ class Entry:
     """One connected receiver, with everything a send needs decided in advance."""
 
     __slots__ = (
-        "item",
-        "key",
-        "sender_key",
-        "target",
-        "weak",
+        "deferred",
         "func_ref",
         "is_async",
-        "deferred",
+        "item",
+        "key",
         "refs",
+        "sender_key",
         "seq",
+        "target",
+        "weak",
     )
 
     def __init__(self, item, on_death=None):
@@ -253,7 +253,7 @@ def _watch(ref, on_death):
 class Snapshot:
     """The receivers of one sender, split by how a send calls them."""
 
-    __slots__ = ("entries", "sync", "async_", "deferred")
+    __slots__ = ("async_", "deferred", "entries", "sync")
 
     def __init__(self, entries):
         self.entries = tuple(entries)
@@ -277,12 +277,12 @@ class Indexes:
     """The connected receivers of one registry, indexed for sends (see the contract)."""
 
     __slots__ = (
-        "entries",
         "any_sender",
-        "by_sender",
-        "prepared",
         "any_snapshot",
+        "by_sender",
+        "entries",
         "next_seq",
+        "prepared",
     )
 
     def __init__(self):

@@ -10,10 +10,9 @@ import threading
 from inspect import CO_COROUTINE
 from types import FunctionType
 
-from . import _engine_py
-from ._engine import engine as _engine
-from . import _common
+from . import _common, _engine_py
 from ._common import NONE_ID, debug_checks_enabled, is_async_callable, make_id
+from ._engine import engine as _engine
 
 #: Names every engine provides, each installed as an attribute of a signal class.
 ENGINE_ATTRIBUTES = (
@@ -68,8 +67,7 @@ def _lookup_key(receiver, sender, dispatch_uid):
             hash(dispatch_uid)
         except TypeError:
             raise TypeError(
-                f"dispatch_uid must be hashable, got {type(dispatch_uid).__name__} "
-                f"{dispatch_uid!r}"
+                f"dispatch_uid must be hashable, got {type(dispatch_uid).__name__} {dispatch_uid!r}"
             ) from None
         return (dispatch_uid, sender_key)
     # make_id() of a plain function is its id(): skip the attribute lookups.
@@ -211,8 +209,7 @@ def receiver(signal, **kwargs):
     for each in signals:
         if not callable(getattr(each, "connect", None)):
             raise TypeError(
-                "receiver() takes a signal or a list or tuple of signals, "
-                f"got {each!r}"
+                f"receiver() takes a signal or a list or tuple of signals, got {each!r}"
             )
 
     def _decorator(func):

@@ -254,7 +254,7 @@ def on_commit(func, using=None, robust=False):
 class _Block:
     """One ``atomic()`` block being run: the callbacks registered directly in it."""
 
-    __slots__ = ("parent", "callbacks", "open")
+    __slots__ = ("callbacks", "open", "parent")
 
     def __init__(self, parent):
         self.parent = parent  # the enclosing block, or None for an outermost one
@@ -412,7 +412,7 @@ class _DeferredReceiver:
 
     # __qualname__ names the receiver in the robust-failure log messages (Django
     # 5.2 reads ``func.__qualname__`` there).
-    __slots__ = ("signal", "sender", "named", "ref", "is_async", "__qualname__")
+    __slots__ = ("__qualname__", "is_async", "named", "ref", "sender", "signal")
 
     def __init__(self, signal, sender, named, receiver, ref):
         self.signal = signal
@@ -465,7 +465,7 @@ def defer_receivers(signal, sender, named, receivers, robust):
 class _DeferredSend:
     """The ``on_commit`` callback of ``send_on_commit``."""
 
-    __slots__ = ("signal", "sender", "named", "robust", "__qualname__")
+    __slots__ = ("__qualname__", "named", "robust", "sender", "signal")
 
     def __init__(self, signal, sender, named, robust):
         self.signal = signal

@@ -26,7 +26,10 @@ import sys
 CYTHON_WARNING = re.compile(r"^(warning|performance hint): (.+?):(\d+):(\d+): (.*)$")
 GCC_WARNING = re.compile(r"^(.+?):(\d+):(?:(\d+):)? warning: (.*?)(?: \[(-W[^\]]+)\])?$")
 PYX_COMMENT = re.compile(r'^\s*/\* "([^"]+\.pyx)":(\d+)')
-DEFINITION = re.compile(r"^(?!static CYTHON_UNUSED\b)(?:static\s+)?(?:[A-Za-z_][\w]*[\s\*]+)+?\**([A-Za-z_]\w*)\s*[\(\[]")
+DEFINITION = re.compile(
+    r"^(?!static CYTHON_UNUSED\b)(?:static\s+)?"  # not a forward declaration of an unused one
+    r"(?:[A-Za-z_][\w]*[\s\*]+)+?\**([A-Za-z_]\w*)\s*[\(\[]"  # type words, then the name
+)
 UTILITY_COMMENT = re.compile(r"^/\* ([A-Za-z0-9_.]+(?: [A-Za-z0-9_.]+)?) \*/$")
 
 
@@ -36,9 +39,15 @@ def verbatim_region(c_lines):
     They follow "/* Early includes */", before the filename table, among
     Cython's own includes and macros.
     """
-    early = next((i for i, text in enumerate(c_lines) if text.startswith("/* Early includes */")), None)
+    early = next(
+        (i for i, text in enumerate(c_lines) if text.startswith("/* Early includes */")), None
+    )
     end = next(
-        (i for i, text in enumerate(c_lines) if text.startswith("/* #### Code section: filename_table")),
+        (
+            i
+            for i, text in enumerate(c_lines)
+            if text.startswith("/* #### Code section: filename_table")
+        ),
         None,
     )
     return early, end
@@ -71,7 +80,8 @@ def classify(c_lines, region, verbatim, line_number):
         text = c_lines[i]
         match = PYX_COMMENT.match(text)
         if match:
-            return "pyx", f"{match.group(1)}:{match.group(2)}: {pyx_line(match.group(1), int(match.group(2)))}"
+            pyx_file, pyx_lineno = match.group(1), int(match.group(2))
+            return ("pyx", f"{pyx_file}:{pyx_lineno}: {pyx_line(pyx_file, pyx_lineno)}")
         if i < index and text.startswith("}"):
             break
     # Name the enclosing definition and the utility code section it belongs to.
@@ -86,7 +96,9 @@ def classify(c_lines, region, verbatim, line_number):
         if match:
             section = match.group(1)
             break
-    detail = "; ".join(part for part in (name and f"near {name}", section and f"utility code {section}") if part)
+    detail = "; ".join(
+        part for part in (name and f"near {name}", section and f"utility code {section}") if part
+    )
     return "Cython boilerplate", detail or "?"
 
 
@@ -139,7 +151,9 @@ def main(argv):
             origin, detail = classify(c_lines, region, verbatim, int(line))
         else:
             origin, detail = "header", path
-        where = f"{c_name if origin != 'header' else path}:{line}" + (f":{column}" if column else "")
+        where = f"{c_name if origin != 'header' else path}:{line}" + (
+            f":{column}" if column else ""
+        )
         entry = f"C {flag}: {origin}: {where}: {message} [{detail}]"
         if entry in seen:
             continue

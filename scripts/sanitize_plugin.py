@@ -33,7 +33,9 @@ def _check():
     if not fastsignal.COMPILED:
         problems.append("fastsignal.COMPILED is False")
     if not SO or so != os.path.realpath(SO):
-        problems.append(f"the engine is {so}, not the ASan build {SO or '(FASTSIGNAL_SANITIZE_SO unset)'}")
+        problems.append(
+            f"the engine is {so}, not the ASan build {SO or '(FASTSIGNAL_SANITIZE_SO unset)'}"
+        )
     with open("/proc/self/maps") as maps:
         if "libasan" not in maps.read():
             problems.append("the ASan runtime is not loaded in the test process")

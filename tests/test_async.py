@@ -32,6 +32,9 @@ import threading
 import traceback
 import warnings
 
+if sys.version_info < (3, 11):
+    from exceptiongroup import BaseExceptionGroup, ExceptionGroup
+
 import django
 import django.dispatch
 import pytest
@@ -314,7 +317,7 @@ def test_unmarked_object_with_async_call_is_sync_as_in_django(sig):
     handler = Unmarked()
     sig.connect(handler)
     assert sig._live_receivers(None) == ([handler], [])
-    [(receiver, response)] = sig.send(None)
+    [(_, response)] = sig.send(None)
     assert asyncio.iscoroutine(response)
     assert asyncio.run(response) == "never awaited by the signal"
 

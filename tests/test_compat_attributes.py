@@ -327,13 +327,16 @@ def test_adopted_list_from_another_signal(engine):
 
 def test_adopting_django_5_layout_items(sig):
     """Three-item tuples, as Django 5.2 stores them, are accepted."""
-    sig.receivers = [((id(r_a), id(None)), weakref.ref(r_a), False), ((id(r_b), id(None)), r_b, False)]
+    sig.receivers = [
+        ((id(r_a), id(None)), weakref.ref(r_a), False),
+        ((id(r_b), id(None)), r_b, False),
+    ]
     assert names(sig.send(None)) == ["r_a", "r_b"]
 
 
 def test_adopting_garbage_raises_type_error(sig):
     sig.receivers = [object()]
-    with pytest.raises(TypeError, match="signal.receivers items must be"):
+    with pytest.raises(TypeError, match=r"signal\.receivers items must be"):
         sig.send(None)
 
 
@@ -487,9 +490,7 @@ def test_subclass_live_receivers_hiding_everything(engine):
 def test_class_patch_of_live_receivers(engine, monkeypatch):
     calls = []
     original = engine.Signal.__dict__["_live_receivers"]
-    monkeypatch.setattr(
-        engine.Signal, "_live_receivers", _wrapping_live_receivers(original, calls)
-    )
+    monkeypatch.setattr(engine.Signal, "_live_receivers", _wrapping_live_receivers(original, calls))
     sig = engine.Signal()
     _check_live_receivers_honoured(sig, calls)
     monkeypatch.undo()
@@ -509,9 +510,7 @@ def test_patch_of_live_receivers_after_sends(engine, monkeypatch):
     for _ in range(3):
         sig.send(Sender)
     original = engine.Signal.__dict__["_live_receivers"]
-    monkeypatch.setattr(
-        engine.Signal, "_live_receivers", _wrapping_live_receivers(original, calls)
-    )
+    monkeypatch.setattr(engine.Signal, "_live_receivers", _wrapping_live_receivers(original, calls))
     assert [resp for _, resp in sig.send(Sender)] == ["a", "b"]
     assert calls == ["r_a", "r_b"]
 

@@ -586,8 +586,7 @@ def test_send_robust_fail(sig, caplog):
     record = records[0]
     assert record.levelno == logging.ERROR
     assert record.getMessage() == (
-        "Error calling test_send_robust_fail.<locals>.fails in "
-        "Signal.send_robust() (this)"
+        "Error calling test_send_robust_fail.<locals>.fails in Signal.send_robust() (this)"
     )
     assert record.exc_info is not None
     exc_type, exc_value, exc_tb = record.exc_info
@@ -925,7 +924,9 @@ def test_cannot_connect_no_kwargs(sig):
     def receiver_no_kwargs(sender):
         pass
 
-    with pytest.raises(ValueError, match=r"^Signal receivers must accept keyword arguments \(\*\*kwargs\)\.$"):
+    with pytest.raises(
+        ValueError, match=r"^Signal receivers must accept keyword arguments \(\*\*kwargs\)\.$"
+    ):
         sig.connect(receiver_no_kwargs)
     assert_clean(sig)
 
@@ -1092,7 +1093,7 @@ def test_send_calling_conventions(engine, sig):
     assert engine.Signal.send(sig, Sender, val=1) == expected
     assert engine.Signal.send_robust(sig, sender=Sender, val=1) == expected
     assert functools.partial(sig.send, Sender)(val=1) == expected
-    assert getattr(sig, "send_robust")(Sender, val=1) == expected
+    assert sig.send_robust(Sender, val=1) == expected
     assert sig.send(Sender) == [(rec, ["sender", "signal"])]
 
 

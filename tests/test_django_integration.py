@@ -19,14 +19,14 @@ import pytest
 
 django = pytest.importorskip("django")
 
-from django.contrib.auth.models import Group, Permission, User  # noqa: E402
-from django.core import signals as core_signals  # noqa: E402
-from django.core.management import call_command  # noqa: E402
-from django.db import connection, transaction  # noqa: E402
-from django.db.backends.signals import connection_created  # noqa: E402
-from django.db.models import signals as model_signals  # noqa: E402
-from django.db.models.deletion import Collector  # noqa: E402
-from django.db.models.signals import (  # noqa: E402
+from django.contrib.auth.models import Group, Permission, User
+from django.core import signals as core_signals
+from django.core.management import call_command
+from django.db import connection, transaction
+from django.db.backends.signals import connection_created
+from django.db.models import signals as model_signals
+from django.db.models.deletion import Collector
+from django.db.models.signals import (
     ModelSignal,
     m2m_changed,
     post_delete,
@@ -36,19 +36,20 @@ from django.db.models.signals import (  # noqa: E402
     pre_init,
     pre_save,
 )
-from django.dispatch import Signal as DjangoSignal  # noqa: E402
-from django.test.signals import setting_changed  # noqa: E402
-from django.test.utils import CaptureQueriesContext  # noqa: E402
-from django.test.utils import override_settings  # noqa: E402
+from django.dispatch import Signal as DjangoSignal
+from django.test.signals import setting_changed
+from django.test.utils import (
+    CaptureQueriesContext,
+    override_settings,
+)
 
-import fastsignal  # noqa: E402
-import fastsignal.django as fsd  # noqa: E402
-from fastsignal import _engine_py  # noqa: E402
-from fastsignal._common import REGISTRY_ATTR  # noqa: E402
-from fastsignal.django._install import SIGNAL_METHODS  # noqa: E402
-from fastsignal.dispatcher import ENGINE_ATTRIBUTES  # noqa: E402
-
-from tests.helpers import collect  # noqa: E402
+import fastsignal
+import fastsignal.django as fsd
+from fastsignal import _engine_py
+from fastsignal._common import REGISTRY_ATTR
+from fastsignal.dispatcher import ENGINE_ATTRIBUTES
+from fastsignal.django._install import SIGNAL_METHODS
+from tests.helpers import collect
 
 DJANGO_6 = django.VERSION >= (6, 0)
 REPLACED = ENGINE_ATTRIBUTES + SIGNAL_METHODS
@@ -224,8 +225,16 @@ def test_isinstance(installed):
 
 def test_accelerated_signals_report(installed):
     names = dict(fsd.accelerated_signals())
-    for name in ("pre_init", "post_init", "pre_save", "post_save", "pre_delete",
-                 "post_delete", "m2m_changed", "class_prepared"):
+    for name in (
+        "pre_init",
+        "post_init",
+        "pre_save",
+        "post_save",
+        "pre_delete",
+        "post_delete",
+        "m2m_changed",
+        "class_prepared",
+    ):
         assert names[f"django.db.models.signals.{name}"] is getattr(model_signals, name)
     assert names["django.core.signals.request_started"] is core_signals.request_started
     assert names["django.core.signals.setting_changed"] is setting_changed
@@ -741,7 +750,11 @@ def test_uninstall_restores_django(installed, record, db):
         assert fresh.send(sender=None) == []
         assert used.send(sender=Group) == [(record.receiver, None)]
         assert [r for _, r in early.send(sender=Group)] == [
-            "weak_function", "method", "strong", "sender_specific"]
+            "weak_function",
+            "method",
+            "strong",
+            "sender_specific",
+        ]
         Group.objects.create(name="under django")
         assert ("handler", "under django") in record.calls
         # Django's own dead-receiver clean-up works on the restored items.
@@ -762,7 +775,11 @@ def test_uninstall_restores_django(installed, record, db):
     assert fresh.send(sender=None) == [(record.receiver, None)]
     assert used.send(sender=Group) == [(record.receiver, None)]
     assert [r for _, r in early.send(sender=Group)] == [
-        "weak_function", "method", "strong", "sender_specific"]
+        "weak_function",
+        "method",
+        "strong",
+        "sender_specific",
+    ]
     assert used.disconnect(record.receiver, sender=Group)
 
 

@@ -706,7 +706,9 @@ def test_send_robust_errors_name_send_robust(engine):
     sig = engine.Signal()
     with pytest.raises(TypeError) as info:
         sig.send_robust()
-    assert str(info.value) == "Signal.send_robust() missing 1 required positional argument: 'sender'"
+    assert (
+        str(info.value) == "Signal.send_robust() missing 1 required positional argument: 'sender'"
+    )
     with pytest.raises(TypeError) as info:
         sig.send()
     assert str(info.value) == "Signal.send() missing 1 required positional argument: 'sender'"
@@ -846,7 +848,10 @@ BAD_CALLS = {
         (lambda sig: sig.connect(None), "callable"),
         (lambda sig: sig.connect(rz, dispatch_uid=["u"]), r"dispatch_uid.*list"),
         (lambda sig: sig.connect(rz, dispatch_uid={"u": 1}), r"dispatch_uid.*dict"),
-        (lambda sig: sig.connect(rz, sender=PlainSender, dispatch_uid=Unhashable()), "dispatch_uid"),
+        (
+            lambda sig: sig.connect(rz, sender=PlainSender, dispatch_uid=Unhashable()),
+            "dispatch_uid",
+        ),
         (lambda sig: sig.connect(rz, weak=False, dispatch_uid={"u"}), "dispatch_uid"),
         (lambda sig: sig.connect(rz, bogus=1), "bogus"),
     ],
@@ -857,14 +862,23 @@ BAD_CALLS = {
         (lambda sig: sig.disconnect(rx, bogus=1), "bogus"),
     ],
     "send": [
-        (lambda sig: sig.send(), r"^Signal\.send\(\) missing 1 required positional argument: 'sender'$"),
+        (
+            lambda sig: sig.send(),
+            r"^Signal\.send\(\) missing 1 required positional argument: 'sender'$",
+        ),
         (lambda sig: sig.send(PlainSender, 1), r"^Signal\.send\(\) takes 2 positional arguments"),
-        (lambda sig: sig.send(PlainSender, sender=PlainSender), r"^Signal\.send\(\) got multiple values"),
+        (
+            lambda sig: sig.send(PlainSender, sender=PlainSender),
+            r"^Signal\.send\(\) got multiple values",
+        ),
         (lambda sig: sig.send(PlainSender, **{1: 2}), "keywords must be strings"),
     ],
     "send_robust": [
         (lambda sig: sig.send_robust(), r"^Signal\.send_robust\(\) missing 1 required positional"),
-        (lambda sig: sig.send_robust(PlainSender, 1), r"^Signal\.send_robust\(\) takes 2 positional"),
+        (
+            lambda sig: sig.send_robust(PlainSender, 1),
+            r"^Signal\.send_robust\(\) takes 2 positional",
+        ),
         (
             lambda sig: sig.send_robust(PlainSender, sender=PlainSender),
             r"^Signal\.send_robust\(\) got multiple values",
@@ -1131,7 +1145,10 @@ def test_legitimate_nesting_is_untouched(engine):
     second.connect(second_receiver, weak=False)
     third.connect(third_receiver, weak=False)
     expected = [
-        (first_receiver, ("first", [(second_receiver, ("second", [(third_receiver, ("third", 3))]))]))
+        (
+            first_receiver,
+            ("first", [(second_receiver, ("second", [(third_receiver, ("third", 3))]))]),
+        )
     ]
     assert first.send(LoopSender, depth=1) == expected
     assert first.send_robust(LoopSender, depth=1) == expected
@@ -1149,9 +1166,10 @@ def django_models(engine):
     """fastsignal installed into Django (on ``engine``), auth's tables, a rolled-back
     transaction."""
     pytest.importorskip("django")
-    import fastsignal.django as fsd
     from django.core.management import call_command
     from django.db import connection, transaction
+
+    import fastsignal.django as fsd
 
     if fsd.is_installed():
         pytest.skip("fastsignal is already installed into Django")

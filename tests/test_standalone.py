@@ -124,8 +124,7 @@ def test_no_extensions_forces_the_python_engine():
 from fastsignal import _engine, _engine_py
 assert _engine.engine is _engine_py
 assert fastsignal.Signal is fastsignal.PySignal
-"""
-        ,
+""",
         FASTSIGNAL_NO_EXTENSIONS="1",
     )
     assert out.strip() == "COMPILED False"
@@ -138,5 +137,8 @@ def test_default_engine_in_a_fresh_interpreter():
 
 @pytest.mark.skipif(not fastsignal.COMPILED, reason="the compiled engine is not built")
 def test_compiled_engine_is_the_default_when_built():
-    out = run_python("import fastsignal; print(fastsignal.COMPILED, fastsignal.Signal is not fastsignal.PySignal)")
+    out = run_python(
+        "import fastsignal;"
+        " print(fastsignal.COMPILED, fastsignal.Signal is not fastsignal.PySignal)"
+    )
     assert out.strip() == "True True"

@@ -49,8 +49,6 @@ from collections import Counter
 from dataclasses import dataclass
 from enum import Enum
 
-import pytest
-
 STRESS_SECONDS = float(os.environ.get("FASTSIGNAL_STRESS_SECONDS") or 2.5)
 SWITCH_INTERVAL = 1e-6
 N_SIGNALS = 3
@@ -518,7 +516,7 @@ class Stress:
         def run():
             try:
                 target(stats, index)
-            except BaseException as exc:  # noqa: BLE001 - re-raised in the main thread
+            except BaseException as exc:
                 self.errors.append((name, exc))
                 self.stop.set()
 

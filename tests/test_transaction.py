@@ -466,7 +466,9 @@ def test_tasks_are_isolated(notified):
 
     async def main():
         results = await asyncio.gather(
-            task("a", fail=False), task("b", fail=True), task("c", fail=False),
+            task("a", fail=False),
+            task("b", fail=True),
+            task("c", fail=False),
             return_exceptions=True,
         )
         assert isinstance(results[1], ForcedError)

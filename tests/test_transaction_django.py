@@ -347,6 +347,7 @@ def seed_receiver(clean_db):
     if installed_here:
         fastsignal_django.install()
     try:
+
         @fastsignal.receiver(post_save, sender=User, on_commit=True)
         def create_profile(sender, instance, created, **kwargs):
             if created:

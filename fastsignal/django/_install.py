@@ -172,8 +172,9 @@ def _attributes_for(engine):
     return attributes
 
 
-def _model_signal_connect(self, receiver, sender=None, weak=True, dispatch_uid=None,
-                          apps=None, on_commit=False):
+def _model_signal_connect(
+    self, receiver, sender=None, weak=True, dispatch_uid=None, apps=None, on_commit=False
+):
     """``ModelSignal.connect`` that also passes ``on_commit`` on (lazy senders kept)."""
     from django.db.models.signals import ModelSignal
 

@@ -16,7 +16,7 @@ import atexit
 import os
 import sys
 
-from test_sqlite import *  # noqa: F401,F403
+from test_sqlite import *  # noqa: F403
 
 import fastsignal.django
 
@@ -39,8 +39,15 @@ def _report():
     # the engine (it creates a signal's registry on first use).
     model_signals_used = [
         getattr(model_signals, name)
-        for name in ("pre_init", "post_init", "pre_save", "post_save", "pre_delete",
-                     "post_delete", "m2m_changed")
+        for name in (
+            "pre_init",
+            "post_init",
+            "pre_save",
+            "post_save",
+            "pre_delete",
+            "post_delete",
+            "m2m_changed",
+        )
     ]
     active = fastsignal.django.is_installed() and all(
         fastsignal.django.is_accelerated(signal) and REGISTRY_ATTR in vars(signal)
