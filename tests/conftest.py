@@ -5,6 +5,7 @@ missing and ``FASTSIGNAL_REQUIRE_EXTENSIONS`` is set (as CI does).
 """
 
 import os
+from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
@@ -13,9 +14,22 @@ import fastsignal
 from fastsignal import _engine_py
 
 REQUIRE_EXTENSIONS = bool(os.environ.get("FASTSIGNAL_REQUIRE_EXTENSIONS"))
+#: Set when testing an installed wheel: fastsignal must not come from the checkout.
+EXPECT_INSTALLED = bool(os.environ.get("FASTSIGNAL_TEST_INSTALLED"))
+
+
+def pytest_report_header(config):
+    engine = "compiled" if fastsignal.COMPILED else "pure Python"
+    return f"fastsignal {fastsignal.__version__} ({engine}) from {Path(fastsignal.__file__).parent}"
 
 
 def pytest_configure(config):
+    package = Path(fastsignal.__file__).resolve().parent
+    if EXPECT_INSTALLED and package.is_relative_to(config.rootpath):
+        raise pytest.UsageError(
+            f"FASTSIGNAL_TEST_INSTALLED is set, but fastsignal was imported from {package}, "
+            "inside the checkout: run pytest from outside it"
+        )
     try:
         import django
         from django.conf import settings

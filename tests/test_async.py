@@ -41,7 +41,7 @@ import pytest
 from asgiref.sync import markcoroutinefunction, sync_to_async
 from django.test.utils import override_settings
 
-from tests.helpers import Sender, collect, django61_signal_class
+from helpers import Sender, collect, django61_signal_class
 
 # -- helpers -----------------------------------------------------------------------------
 

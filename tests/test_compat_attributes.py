@@ -11,7 +11,8 @@ import weakref
 import pytest
 
 from fastsignal._common import make_id
-from tests.helpers import Callable, Sender, collect, deref
+
+from helpers import Callable, Sender, collect, deref
 
 
 @pytest.fixture

@@ -10,7 +10,7 @@ their lazy clean-up).
 References:
 
 ``django61``
-    Django 6.1's dispatcher (``tests.helpers.django61_signal_class``), for Django 6
+    Django 6.1's dispatcher (``helpers.django61_signal_class``), for Django 6
     semantics: the receivers of a garbage-collected sender are dropped.
 ``installed``
     ``django.dispatch.Signal`` of the installed Django. Django before 6.0 keeps the
@@ -63,7 +63,7 @@ from hypothesis.stateful import (
     run_state_machine_as_test,
 )
 
-from tests.helpers import django61_signal_class
+from helpers import django61_signal_class
 
 # -- receivers -------------------------------------------------------------------------
 

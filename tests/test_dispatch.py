@@ -15,7 +15,8 @@ from django.test.utils import override_settings
 
 from fastsignal import receiver
 from fastsignal._common import make_id
-from tests.helpers import (
+
+from helpers import (
     Callable,
     Sender,
     SlotsCallable,

@@ -12,7 +12,6 @@ import textwrap
 import warnings
 import weakref
 from contextlib import contextmanager
-from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
@@ -49,7 +48,8 @@ from fastsignal import _engine_py
 from fastsignal._common import REGISTRY_ATTR
 from fastsignal.dispatcher import ENGINE_ATTRIBUTES
 from fastsignal.django._install import SIGNAL_METHODS
-from tests.helpers import collect
+
+from helpers import collect
 
 DJANGO_6 = django.VERSION >= (6, 0)
 REPLACED = ENGINE_ATTRIBUTES + SIGNAL_METHODS
@@ -842,7 +842,7 @@ def test_uninstall_keeps_wrapper_set_after_install(installed, record):
     assert len(record.calls) == 2
 
 
-def test_app_config_installs():
+def test_app_config_installs(tmp_path):
     """``"fastsignal.django"`` in INSTALLED_APPS installs during django.setup()."""
     script = textwrap.dedent(
         """
@@ -874,15 +874,14 @@ def test_app_config_installs():
         print("ok")
         """
     )
-    root = Path(__file__).resolve().parents[1]
     result = subprocess.run(
-        [sys.executable, "-c", script], capture_output=True, text=True, cwd=root, timeout=60
+        [sys.executable, "-c", script], capture_output=True, text=True, cwd=tmp_path, timeout=60
     )
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "ok"
 
 
-def test_install_from_settings_before_setup():
+def test_install_from_settings_before_setup(tmp_path):
     """``install()`` at the top of a settings module, before django.setup()."""
     script = textwrap.dedent(
         """
@@ -908,9 +907,8 @@ def test_install_from_settings_before_setup():
         print("ok")
         """
     )
-    root = Path(__file__).resolve().parents[1]
     result = subprocess.run(
-        [sys.executable, "-c", script], capture_output=True, text=True, cwd=root, timeout=60
+        [sys.executable, "-c", script], capture_output=True, text=True, cwd=tmp_path, timeout=60
     )
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "ok"

@@ -6,7 +6,7 @@ import threading
 
 import pytest
 
-from tests.helpers import Callable, Sender, collect
+from helpers import Callable, Sender, collect
 
 
 @pytest.fixture

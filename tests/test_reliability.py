@@ -50,7 +50,8 @@ import pytest
 
 import fastsignal
 from fastsignal import receiver
-from tests.helpers import deref
+
+from helpers import deref
 
 
 def rx(**kwargs):

@@ -10,7 +10,8 @@ import pytest
 
 import fastsignal
 
-ROOT = Path(__file__).resolve().parent.parent
+#: Where the fastsignal under test lives (the checkout, or site-packages for a wheel).
+PACKAGE_ROOT = Path(fastsignal.__file__).resolve().parent.parent
 
 USAGE = """
 import gc
@@ -94,10 +95,10 @@ for name in list(sys.modules):
 def run_python(code, **env_overrides):
     env = {k: v for k, v in os.environ.items() if not k.startswith("FASTSIGNAL_")}
     env.update(env_overrides)
-    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH")]))
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(PACKAGE_ROOT), env.get("PYTHONPATH")]))
     proc = subprocess.run(
         [sys.executable, "-c", textwrap.dedent(code)],
-        cwd=str(ROOT),
+        cwd=str(PACKAGE_ROOT),
         env=env,
         capture_output=True,
         text=True,

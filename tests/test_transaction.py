@@ -34,7 +34,8 @@ from fastsignal.transaction import (
     send_on_commit,
     set_backend,
 )
-from tests.helpers import collect
+
+from helpers import collect
 
 
 class ForcedError(Exception):

@@ -1,7 +1,7 @@
 """``fastsignal.transaction`` with Django configured: ``on_commit`` delegates to Django.
 
 Runs on the session's in-memory SQLite database (``conftest.py``); a module
-fixture creates the tables (auth's by ``migrate``, ``tests.txapp``'s ``Profile``
+fixture creates the tables (auth's by ``migrate``, ``txapp``'s ``Profile``
 by the schema editor when the app is not installed). The plain test functions
 commit for real and delete what they created; the ``django.test.TestCase``
 classes check what ``captureOnCommitCallbacks`` sees.
@@ -27,7 +27,8 @@ from fastsignal.transaction import (
     send_on_commit,
     set_backend,
 )
-from tests.txapp.models import Profile
+
+from txapp.models import Profile
 
 
 class ForcedError(Exception):

@@ -6,7 +6,7 @@ import weakref
 
 import pytest
 
-from tests.helpers import Callable, Sender, assert_clean, collect, receiver_1_arg
+from helpers import Callable, Sender, assert_clean, collect, receiver_1_arg
 
 
 @pytest.fixture
