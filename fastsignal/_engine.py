@@ -10,22 +10,25 @@ import platform
 
 
 def _load():
-    if os.environ.get("FASTSIGNAL_NO_EXTENSIONS") or (
-        platform.python_implementation() != "CPython"
-    ):
+    """Return ``(engine module, why it was chosen)``."""
+    if os.environ.get("FASTSIGNAL_NO_EXTENSIONS"):
         from . import _engine_py
 
-        return _engine_py
+        return _engine_py, "FASTSIGNAL_NO_EXTENSIONS is set"
+    if platform.python_implementation() != "CPython":
+        from . import _engine_py
+
+        return _engine_py, f"{platform.python_implementation()} runs the pure-Python engine"
     try:
         from . import _engine_c
-    except ImportError:
+    except ImportError as error:
         from . import _engine_py
 
-        return _engine_py
-    return _engine_c
+        return _engine_py, f"the compiled engine is not installed ({error})"
+    return _engine_c, "fastsignal._engine_c loaded"
 
 
-#: The engine module in use: ``_engine_c`` or ``_engine_py``.
-engine = _load()
+#: The engine module in use (``_engine_c`` or ``_engine_py``), and why it was chosen.
+engine, REASON = _load()
 #: Whether the compiled engine is in use.
 COMPILED = engine.COMPILED

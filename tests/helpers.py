@@ -1,6 +1,7 @@
 """Small helpers shared by the test modules (receivers, senders, garbage collection)."""
 
 import gc
+import sys
 import weakref
 
 
@@ -102,4 +103,21 @@ def django61_signal_class():
     spec = importlib.util.spec_from_file_location("django61_dispatcher", path)
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
+    if sys.version_info < (3, 11):
+        _use_backports(module)
     return module.Signal
+
+
+def _use_backports(module):
+    """Run Django 6.1's dispatcher on Python 3.10 with the backports fastsignal uses there.
+
+    It names ``asyncio.TaskGroup`` and ``BaseExceptionGroup``, both new in 3.11.
+    """
+    import asyncio
+    import types
+
+    from exceptiongroup import BaseExceptionGroup
+    from taskgroup import TaskGroup
+
+    module.asyncio = types.SimpleNamespace(**vars(asyncio), TaskGroup=TaskGroup)
+    module.BaseExceptionGroup = BaseExceptionGroup

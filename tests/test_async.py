@@ -830,7 +830,7 @@ def test_timeout_cancels_receivers(sig):
     sig.connect(slow)
 
     async def scenario():
-        with pytest.raises(TimeoutError):
+        with pytest.raises(asyncio.TimeoutError):  # the builtin TimeoutError from 3.11
             await asyncio.wait_for(sig.asend(None), 0.01)
         assert asyncio.all_tasks() == {asyncio.current_task()}
 
