@@ -212,9 +212,38 @@ def receiver(signal, **kwargs):
                 f"receiver() takes a signal or a list or tuple of signals, got {each!r}"
             )
 
+    if kwargs.get("on_commit"):
+        for each in signals:
+            _check_takes_on_commit(each)
+
     def _decorator(func):
         for each in signals:
             each.connect(func, **kwargs)
         return func
 
     return _decorator
+
+
+def _check_takes_on_commit(signal):
+    """Raise a TypeError that says what to do when ``signal`` cannot take ``on_commit``.
+
+    That is a Django signal while fastsignal's Django integration is not active
+    yet: Django's own ``connect`` would fail with a bare "unexpected keyword
+    argument".
+    """
+    import inspect
+
+    try:
+        parameters = inspect.signature(signal.connect).parameters
+    except (TypeError, ValueError):  # no signature to read: let connect() decide
+        return
+    if "on_commit" in parameters or any(
+        p.kind is inspect.Parameter.VAR_KEYWORD for p in parameters.values()
+    ):
+        return
+    raise TypeError(
+        f"{type(signal).__name__}.connect() does not take on_commit: {signal!r} dispatches "
+        "through Django's own dispatcher because fastsignal's Django integration is not "
+        'active yet. Put "fastsignal.django" first in INSTALLED_APPS, or call '
+        "fastsignal.django.install() before connecting with on_commit=True."
+    )

@@ -921,3 +921,107 @@ def test_uninstall_twice_is_harmless(installed):
             assert fsd.uninstall() is False
         assert not fsd.is_installed()
         assert_django_pristine()
+
+
+SHOP_APP = {
+    "shop/__init__.py": "",
+    "shop/apps.py": """
+        from django.apps import AppConfig
+
+
+        class ShopConfig(AppConfig):
+            name = "shop"
+
+            def ready(self):
+                from django.contrib.auth.models import Group
+                from django.db.models.signals import post_save
+
+                from fastsignal import receiver
+
+                @receiver(post_save, sender=Group, on_commit=True, weak=False)
+                def from_ready(sender, **kwargs):
+                    print("from ready()")
+        """,
+    "shop/models.py": """
+        from django.db.models.signals import post_save
+
+        from fastsignal import receiver
+
+
+        @receiver(post_save, sender="auth.Group", on_commit=True)
+        def from_models(sender, **kwargs):
+            print("from models.py")
+        """,
+}
+
+
+@pytest.mark.parametrize("position", ["first", "last"])
+def test_on_commit_receivers_of_an_app_listed_before_or_after_the_integration(tmp_path, position):
+    """The app config installs fastsignal before any models module or ready() runs."""
+    for name, source in SHOP_APP.items():
+        (tmp_path / name).parent.mkdir(exist_ok=True)
+        (tmp_path / name).write_text(textwrap.dedent(source))
+    apps = ["django.contrib.contenttypes", "django.contrib.auth", "shop"]
+    apps.insert(0 if position == "first" else len(apps), "fastsignal.django")
+    script = textwrap.dedent(
+        f"""
+        import django
+        from django.conf import settings
+        settings.configure(
+            INSTALLED_APPS={apps!r},
+            DATABASES={{"default": {{"ENGINE": "django.db.backends.sqlite3", "NAME": ":memory:"}}}},
+        )
+        django.setup()
+        from django.contrib.auth.models import Group
+        from django.core.management import call_command
+        from django.db import transaction
+        call_command("migrate", run_syncdb=True, verbosity=0)
+        with transaction.atomic():
+            Group.objects.create(name="staff")
+            print("committing")
+        """
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, cwd=tmp_path, timeout=60
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split("\n") == ["committing", "from models.py", "from ready()", ""]
+
+
+def test_receiver_with_on_commit_on_a_dispatcher_without_it_says_what_to_do():
+    """A Django signal before the integration is active: a TypeError naming the fix."""
+
+    class DjangoLikeSignal:
+        def connect(self, receiver, sender=None, weak=True, dispatch_uid=None):
+            raise AssertionError("not reached")
+
+    signal = DjangoLikeSignal()
+    with pytest.raises(TypeError) as info:
+        fastsignal.receiver(signal, on_commit=True)
+    message = str(info.value)
+    assert message.startswith("DjangoLikeSignal.connect() does not take on_commit")
+    assert 'Put "fastsignal.django" first in INSTALLED_APPS' in message
+    assert "fastsignal.django.install()" in message
+
+
+def test_receiver_with_on_commit_on_installed_django_signals(engine):
+    class Shop:
+        pass
+
+    calls = []
+
+    order_paid = DjangoSignal()
+
+    @fastsignal.receiver([post_save, order_paid], sender=Shop, on_commit=True, weak=False)
+    def handler(sender, **kwargs):
+        calls.append(sender)
+
+    try:
+        with transaction.atomic():
+            post_save.send(sender=Shop, instance=None, created=True)
+            order_paid.send(sender=Shop)
+            assert calls == []
+        assert calls == [Shop, Shop]
+    finally:
+        post_save.disconnect(handler, sender=Shop)
+        order_paid.disconnect(handler, sender=Shop)

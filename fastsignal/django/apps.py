@@ -4,21 +4,27 @@ from django.apps import AppConfig
 
 
 class FastSignalConfig(AppConfig):
-    """Calls ``fastsignal.django.install()`` in ``ready()``.
+    """Calls ``fastsignal.django.install()`` as soon as Django creates the app config.
 
-    ``ready()`` runs during ``django.setup()``, once every installed app's models
-    are imported. That is early enough: signals created and receivers connected
-    before it are adopted on their first use after install. Sends made before it
-    (``class_prepared`` while models are imported, for instance) use Django's own
-    dispatcher. To cover those too, call ``install()`` at the top of the settings
-    module instead, or as well.
+    ``django.setup()`` creates every installed app's config before it imports
+    any app's models, and calls the ``ready()`` methods only after that. So
+    receivers connected with ``on_commit=True`` in a ``models`` module or in any
+    ``ready()`` find the integration active, and sends made while models are
+    imported (``class_prepared``) already go through fastsignal. Only code that
+    runs while the app configs are being created (an app package's
+    ``__init__``, or its ``apps`` module, listed before ``"fastsignal.django"``)
+    comes earlier: hence ``"fastsignal.django"`` first in ``INSTALLED_APPS``.
+    Signals created and receivers connected before install are adopted on
+    their first use after it. To cover everything, call ``install()`` at the top
+    of the settings module instead, or as well.
     """
 
     name = "fastsignal.django"
     label = "fastsignal"
     verbose_name = "fastsignal"
 
-    def ready(self):
+    def __init__(self, app_name, app_module):
+        super().__init__(app_name, app_module)
         from . import install
 
         install()
