@@ -4,7 +4,10 @@ Nothing here is on the hot path of a send; the engines import these for their
 slow paths and for the Python-visible attributes of a signal.
 """
 
+from __future__ import annotations
+
 import logging
+from typing import TYPE_CHECKING, Any, overload
 
 try:  # asgiref honours markcoroutinefunction() on every Python version.
     from asgiref.sync import iscoroutinefunction as is_async_callable
@@ -15,29 +18,73 @@ except ImportError:  # asgiref ships with Django
 
     HAVE_ASGIREF = False
 
+if TYPE_CHECKING:
+    from collections.abc import Callable, Iterable
+    from typing import Literal, TypeVar
+
+    from django.conf import LazySettings
+
+    from ._types import (
+        DeferredPairs,
+        LiveReceivers,
+        Receiver,
+        ReceiversItem,
+        RegistryLike,
+        Responses,
+        SignalLike,
+    )
+
+    _T = TypeVar("_T")
+
 logger = logging.getLogger("django.dispatch")
 
 #: Name of the instance attribute that holds a signal's registry.
 REGISTRY_ATTR = "_fastsignal_registry"
 
 
-class DeferredItem(tuple):
-    """A ``signal.receivers`` item of a receiver connected with ``on_commit=True``.
+class ReceiverItem(tuple[Any, ...]):
+    """A ``signal.receivers`` item that carries what Django's tuple has no room for.
 
-    A plain tuple in every other respect; its type carries the flag, so a list
-    that is taken away and assigned back (the muting trick) keeps it.
+    A receiver connected with ``on_commit=True`` or a non-zero ``priority`` gets
+    one; every other receiver gets a plain tuple, as in Django. It is a plain
+    tuple in every other respect (code that unpacks items works unchanged), and a
+    list that is taken away and assigned back (the muting trick) keeps both facts.
     """
 
-    __slots__ = ()
+    #: Connected with ``on_commit=True``: runs after the surrounding transaction commits.
+    on_commit: bool = False
+    #: Higher runs first; equal priorities keep connection order.
+    priority: int = 0
 
 
-_settings = None  # django.conf.settings; False without Django; None before the first look
+def receivers_item(fields: tuple[Any, ...], on_commit: bool, priority: int) -> ReceiversItem:
+    """The ``signal.receivers`` item for ``fields``: a plain tuple unless a fact needs room."""
+    if not on_commit and not priority:
+        return fields
+    item = ReceiverItem(fields)
+    if on_commit:
+        item.on_commit = True
+    if priority:
+        item.priority = priority
+    return item
 
 
-def django_settings():
+def check_priority(priority: object) -> int:
+    """Return ``priority`` as an int, or raise a TypeError naming it."""
+    if isinstance(priority, bool) or not isinstance(priority, int):
+        raise TypeError(f"priority must be an int, got {type(priority).__name__} {priority!r}")
+    return int(priority)
+
+
+#: django.conf.settings; False without Django; None before the first look
+_settings: LazySettings | Literal[False] | None = None
+
+
+def django_settings() -> LazySettings | None:
     """Return ``django.conf.settings`` if Django is importable, else ``None``."""
     global _settings
     if _settings is None:
+        settings: LazySettings | Literal[False]
         try:
             from django.conf import settings
         except ImportError:
@@ -47,11 +94,11 @@ def django_settings():
     return None if _settings is False else _settings
 
 
-_settings_cache = None  # the instance dict of django.conf.settings (LazySettings)
-_unconfigured = None  # django.utils.functional.empty: LazySettings._wrapped before setup
+_settings_cache: dict[str, Any] | None = None  # the instance dict of django.conf.settings
+_unconfigured: object = None  # django.utils.functional.empty: LazySettings._wrapped before setup
 
 
-def debug_checks_enabled():
+def debug_checks_enabled() -> bool:
     """Whether Django's settings are configured with ``DEBUG`` on (Django's connect checks).
 
     Reads what ``LazySettings`` caches in its instance dict: every attribute
@@ -73,11 +120,11 @@ def debug_checks_enabled():
         return False
     debug = _settings_cache.get("DEBUG", _settings_cache)
     if debug is _settings_cache:
-        debug = django_settings().DEBUG
+        debug = django_settings().DEBUG  # type: ignore[union-attr]  # the cache's settings
     return bool(debug)
 
 
-def make_id(target):
+def make_id(target: Any) -> int | tuple[int, int]:
     """Return Django's identity key for ``target``.
 
     Bound methods are keyed by ``(id(__self__), id(__func__))`` so that two
@@ -91,13 +138,13 @@ def make_id(target):
 NONE_ID = make_id(None)
 
 
-def receiver_name(receiver):
+def receiver_name(receiver: object) -> str:
     """Name a receiver for log messages, even when it has no ``__qualname__``."""
     name = getattr(receiver, "__qualname__", None)
     return name if isinstance(name, str) else repr(receiver)
 
 
-def log_robust_failure(receiver, err):
+def log_robust_failure(receiver: object, err: Exception) -> None:
     """Log a receiver's exception caught by ``send_robust`` as Django does."""
     if logger.isEnabledFor(logging.ERROR):
         logger.error(
@@ -122,11 +169,15 @@ class SignalRecursionError(RecursionError):
     # where calling Python code could fail again.
     __module__ = "fastsignal"
 
-    def __str__(self):
+    chain: list[tuple[Any, Any, Receiver | None]]
+
+    def __str__(self) -> str:
         return describe_recursion(self.chain)
 
 
-def signal_recursion_error(err, signal, sender, receiver):
+def signal_recursion_error(
+    err: RecursionError, signal: object, sender: object, receiver: Receiver | None
+) -> SignalRecursionError:
     """Return the ``SignalRecursionError`` to raise for ``err`` leaving ``receiver``.
 
     Called by each dispatch loop the error passes through, innermost first. A
@@ -140,13 +191,13 @@ def signal_recursion_error(err, signal, sender, receiver):
     return err.with_traceback(None)
 
 
-def describe_recursion(chain):
+def describe_recursion(chain: list[tuple[Any, Any, Receiver | None]]) -> str:
     """``post_save(sender=User): save_profile -> ... (repeated)`` for a looping ``chain``."""
     keys = [(id(s), id(snd), id(r)) for s, snd, r in chain]
     loop = _loop(keys)
     shown = chain if loop is None else chain[: loop[0] + loop[1]]
-    links = []
-    previous = None
+    links: list[str] = []
+    previous: tuple[int, int] | None = None
     for signal, sender, receiver in shown:
         name = receiver_name(receiver)
         if (id(signal), id(sender)) != previous:
@@ -158,7 +209,7 @@ def describe_recursion(chain):
     return f"{' -> '.join(links)} -> ... (repeated until the recursion limit)"
 
 
-def _loop(keys):
+def _loop(keys: list[tuple[int, int, int]]) -> tuple[int, int] | None:
     """``(start, period)`` of the cycle that ``keys`` ends with, or ``None``."""
     for period in range(1, len(keys) // 2 + 1):
         if keys[-period:] == keys[-2 * period : -period]:
@@ -169,12 +220,12 @@ def _loop(keys):
     return None
 
 
-def signal_name(signal):
+def signal_name(signal: object) -> str:
     """The module-level name of ``signal`` (``post_save``), or its repr."""
     import sys
 
     for module in list(sys.modules.values()):
-        namespace = getattr(module, "__dict__", None)
+        namespace: dict[str, object] | None = getattr(module, "__dict__", None)
         if not isinstance(namespace, dict):
             continue
         for name, value in list(namespace.items()):
@@ -183,17 +234,23 @@ def signal_name(signal):
     return repr(signal)
 
 
-def sender_name(sender):
+def sender_name(sender: object) -> str:
     name = getattr(sender, "__qualname__", None) if isinstance(sender, type) else None
     return name if isinstance(name, str) else repr(sender)
 
 
-def call_receivers(signal, sender, named, receivers, robust):
+def call_receivers(
+    signal: SignalLike,
+    sender: Any,
+    named: dict[str, Any],
+    receivers: Iterable[Receiver],
+    robust: bool,
+) -> Responses:
     """Call live sync ``receivers`` in order; return ``[(receiver, response), ...]``.
 
     With ``robust``, an ``Exception`` is logged and becomes the response.
     """
-    responses = []
+    responses: Responses = []
     for receiver in receivers:
         if robust:
             try:
@@ -207,7 +264,9 @@ def call_receivers(signal, sender, named, receivers, robust):
     return responses
 
 
-def send_through_live_receivers(signal, sender, named, robust):
+def send_through_live_receivers(
+    signal: SignalLike, sender: Any, named: dict[str, Any], robust: bool
+) -> Responses:
     """Send by asking ``signal._live_receivers``, as Django does.
 
     The engines take this path only when ``_live_receivers`` has been replaced
@@ -224,7 +283,9 @@ def send_through_live_receivers(signal, sender, named, robust):
     return responses
 
 
-def defer(signal, sender, named, receivers, robust):
+def defer(
+    signal: SignalLike, sender: Any, named: dict[str, Any], receivers: DeferredPairs, robust: bool
+) -> Responses:
     """Schedule ``[(receiver, ref), ...]`` to run after commit; return their responses."""
     from .transaction import defer_receivers
 
@@ -243,27 +304,27 @@ class SenderCacheView:
 
     __slots__ = ("_registry",)
 
-    def __init__(self, registry):
+    def __init__(self, registry: RegistryLike) -> None:
         self._registry = registry
 
-    def clear(self):
+    def clear(self) -> None:
         self._registry.request_resync()
 
-    def get(self, sender, default=None):
+    def get(self, sender: Any, default: _T | None = None) -> list[Receiver] | _T | None:
         """Return the live receivers of ``sender``, or ``default`` if it has none."""
         sync_receivers, async_receivers = self._registry.live_receivers(sender)
         return (sync_receivers + async_receivers) or default
 
-    def __contains__(self, sender):
+    def __contains__(self, sender: object) -> bool:
         return self.get(sender) is not None
 
-    def __len__(self):
+    def __len__(self) -> int:
         return 0
 
-    def __bool__(self):
+    def __bool__(self) -> bool:
         return False
 
-    def __repr__(self):
+    def __repr__(self) -> str:
         return "<fastsignal sender cache (lists kept ready by the registry)>"
 
 
@@ -276,18 +337,24 @@ class ReceiversAttribute:
     registry adopt it before the next operation.
     """
 
-    def __init__(self, registry_of):
+    def __init__(self, registry_of: Callable[[object], RegistryLike]) -> None:
         self._registry_of = registry_of
 
-    def __get__(self, signal, owner=None):
+    @overload
+    def __get__(self, signal: None, owner: type | None = None) -> ReceiversAttribute: ...
+    @overload
+    def __get__(self, signal: object, owner: type | None = None) -> list[ReceiversItem]: ...
+    def __get__(
+        self, signal: object, owner: type | None = None
+    ) -> ReceiversAttribute | list[ReceiversItem]:
         if signal is None:
             return self
         return self._registry_of(signal).get_list()
 
-    def __set__(self, signal, value):
+    def __set__(self, signal: object, value: Iterable[ReceiversItem]) -> None:
         self._registry_of(signal).set_list(value)
 
-    def __delete__(self, signal):
+    def __delete__(self, signal: object) -> None:
         self._registry_of(signal).set_list([])
 
 
@@ -298,13 +365,19 @@ class SenderCacheAttribute:
     registry is the only cache.
     """
 
-    def __init__(self, registry_of):
+    def __init__(self, registry_of: Callable[[object], RegistryLike]) -> None:
         self._registry_of = registry_of
 
-    def __get__(self, signal, owner=None):
+    @overload
+    def __get__(self, signal: None, owner: type | None = None) -> SenderCacheAttribute: ...
+    @overload
+    def __get__(self, signal: object, owner: type | None = None) -> SenderCacheView: ...
+    def __get__(
+        self, signal: object, owner: type | None = None
+    ) -> SenderCacheAttribute | SenderCacheView:
         if signal is None:
             return self
         return self._registry_of(signal).cache_view
 
-    def __set__(self, signal, value):
+    def __set__(self, signal: object, value: object) -> None:
         self._registry_of(signal).request_resync()

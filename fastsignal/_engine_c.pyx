@@ -20,14 +20,15 @@ from cpython.pythread cimport PyThread_get_thread_ident
 
 from ._common import (
     NONE_ID,
-    DeferredItem,
     REGISTRY_ATTR,
+    ReceiverItem,
     ReceiversAttribute,
     SenderCacheAttribute,
     SenderCacheView,
     defer,
     log_robust_failure,
     make_id,
+    receivers_item,
     send_through_live_receivers,
     signal_recursion_error,
 )
@@ -229,12 +230,16 @@ cdef class Entry:
     cdef int kind
     cdef readonly bint is_async
     cdef readonly bint deferred
+    cdef readonly object priority  # an int: higher runs first
     cdef tuple refs
     cdef readonly Py_ssize_t seq  # its key in the one Indexes that holds it
 
     def __init__(self, item, on_death=None):
         self.item = item
-        self.deferred = type(item) is DeferredItem
+        if isinstance(item, ReceiverItem):
+            self.deferred, self.priority = bool(item.on_commit), int(item.priority)
+        else:
+            self.deferred, self.priority = False, 0
         self.key = item[0]
         self.sender_key = self.key[1]
         self.target = item[1]
@@ -270,6 +275,7 @@ cdef class Entry:
         clone.kind = self.kind
         clone.is_async = self.is_async
         clone.deferred = self.deferred
+        clone.priority = self.priority
         clone.refs = self.refs
         clone.seq = -1
         return clone
@@ -312,7 +318,10 @@ cdef class Snapshot:
     cdef readonly tuple async_
     cdef readonly tuple deferred
 
-    def __init__(self, list entries):
+    def __init__(self, list entries, bint ranked):
+        """``entries`` in connection order; ``ranked``: some may have a priority."""
+        if ranked:
+            entries = sorted(entries, key=_by_rank)  # stable: connection order within a rank
         sync = []
         async_ = []
         deferred = []
@@ -325,6 +334,11 @@ cdef class Snapshot:
         self.sync = tuple(sync)
         self.async_ = tuple(async_)
         self.deferred = tuple(deferred)
+
+
+def _by_rank(Entry entry):
+    """Sort key for call order: higher priority first (a stable sort keeps ``seq`` order)."""
+    return -entry.priority
 
 
 cdef list _merge_by_seq(list first, list second):
@@ -372,6 +386,7 @@ cdef class Indexes:
     cdef dict prepared  # sender key -> Snapshot
     cdef Snapshot any_snapshot
     cdef Py_ssize_t next_seq
+    cdef Py_ssize_t ranked  # how many entries have a non-zero priority
 
     def __cinit__(self):
         self.entries = {}
@@ -386,6 +401,8 @@ cdef class Indexes:
             return False
         entry.seq = self.next_seq
         self.next_seq += 1
+        if entry.priority:
+            self.ranked += 1
         sender_key = entry.sender_key
         if sender_key == _none_id:
             self.any_sender[entry.seq] = entry
@@ -405,6 +422,8 @@ cdef class Indexes:
         cdef Entry entry = self.entries.pop(key, None)
         if entry is None:
             return None
+        if entry.priority:
+            self.ranked -= 1
         sender_key = entry.sender_key
         if sender_key == _none_id:
             del self.any_sender[entry.seq]
@@ -565,7 +584,11 @@ cdef class Registry:
         cdef list items
         if self.list is not None:
             return self.list
-        items = [(<Entry>e).item for e in PyDict_Values(self.indexes.entries)]
+        cdef Indexes indexes = self.indexes
+        entries = PyDict_Values(indexes.entries)  # connection order
+        if indexes.ranked:
+            entries.sort(key=_by_rank)
+        items = [(<Entry>e).item for e in entries]
         if self.unchanged_since(version):
             self.list = items
             self.list_len = len(items)
@@ -584,8 +607,11 @@ cdef class Registry:
         try:
             self._refresh()
             if self.indexes.add(entry) and self.list is not None:
-                (<list>self.list).append(entry.item)
-                self.list_len += 1
+                if self.indexes.ranked:  # call order is not connection order
+                    self.list = None
+                else:
+                    (<list>self.list).append(entry.item)
+                    self.list_len += 1
         finally:
             self._end()
         return 0
@@ -646,12 +672,13 @@ cdef class Registry:
         if found == NULL:
             snap = indexes.any_snapshot
             if snap is None:
-                snap = Snapshot(PyDict_Values(indexes.any_sender))
+                snap = Snapshot(PyDict_Values(indexes.any_sender), indexes.ranked != 0)
                 if self.unchanged_since(version):
                     indexes.any_snapshot = snap
             return snap
         own = <dict>found  # a reference of our own before anything allocates
-        snap = Snapshot(_merge_by_seq(PyDict_Values(own), PyDict_Values(indexes.any_sender)))
+        snap = Snapshot(_merge_by_seq(PyDict_Values(own), PyDict_Values(indexes.any_sender)),
+                        indexes.ranked != 0)
         if self.unchanged_since(version):
             indexes.prepared[sender_key] = snap
         return snap
@@ -944,7 +971,7 @@ def _flag_dead_receivers(self, reference=None):
 
 
 cdef Entry _new_entry(object lookup_key, object receiver, object sender, bint weak,
-                      bint is_async, bint on_commit, object on_death,
+                      bint is_async, bint on_commit, object priority, object on_death,
                       object on_sender_death):
     """The entry of a receiver being connected (what ``Entry(item)`` would find out,
     known here without inspecting the item)."""
@@ -971,22 +998,23 @@ cdef Entry _new_entry(object lookup_key, object receiver, object sender, bint we
             pass
         else:
             refs = (sender_ref,) + refs
-    item = (lookup_key, target, sender_ref, is_async)
-    entry.item = DeferredItem(item) if on_commit else item
+    entry.item = receivers_item((lookup_key, target, sender_ref, is_async), on_commit, priority)
     entry.key = lookup_key
     entry.sender_key = lookup_key[1]
     entry.target = target
     entry.is_async = is_async
     entry.deferred = on_commit
+    entry.priority = priority
     entry.refs = refs
     entry.seq = -1
     return entry
 
 
-def _connect_receiver(self, lookup_key, receiver, sender, weak, is_async, on_commit=False):
+def _connect_receiver(self, lookup_key, receiver, sender, weak, is_async, on_commit=False,
+                      priority=0):
     """Register ``receiver`` under ``lookup_key`` unless the key is taken."""
     cdef Registry registry = _registry(self)
-    entry = _new_entry(lookup_key, receiver, sender, weak, is_async, on_commit,
+    entry = _new_entry(lookup_key, receiver, sender, weak, is_async, on_commit, priority,
                        registry.on_death, registry.on_sender_death)
     registry.acquire()
     try:

@@ -47,7 +47,7 @@ Functions meant to be methods of a signal class (``self`` is the signal)
     ``send``, ``send_robust``, ``has_listeners``, ``_live_receivers``,
     ``_clear_dead_receivers`` (the caller holds the lock, as in Django),
     ``_flag_dead_receivers``, ``_connect_receiver(lookup_key, receiver, sender,
-    weak, is_async)`` (the public ``connect`` has validated its arguments) and
+    weak, is_async, on_commit, priority)`` (the public ``connect`` has validated its arguments) and
     ``_disconnect_receiver(lookup_key) -> bool``; and the data descriptors
     ``receivers`` and ``sender_receivers_cache``.
 
@@ -55,7 +55,8 @@ Sending
     ``send`` returns ``[]`` at once when nothing is connected; goes through
     ``self._live_receivers`` when a subclass or a monitoring tool replaced it;
     otherwise calls each live sync receiver of the sender's snapshot as
-    ``receiver(signal=self, sender=sender, **named)`` in connection order, then
+    ``receiver(signal=self, sender=sender, **named)`` in call order (priority,
+    highest first, then connection order; see ``Snapshot``), then
     the async ones together. ``send_robust`` does the same and turns each
     ``Exception`` into that receiver's response, logging it. A
     ``RecursionError`` that leaves ``send`` (receivers that send the signal that
@@ -149,29 +150,54 @@ module does not declare free-threading support, so importing it turns the GIL
 back on.
 """
 
+from __future__ import annotations
+
 import operator
 import threading
 import weakref
 from types import MethodType
+from typing import TYPE_CHECKING, Any
 
 from ._common import (
     NONE_ID,
     REGISTRY_ATTR,
-    DeferredItem,
+    ReceiverItem,
     ReceiversAttribute,
     SenderCacheAttribute,
     SenderCacheView,
     defer,
     log_robust_failure,
     make_id,
+    receivers_item,
     send_through_live_receivers,
     signal_recursion_error,
 )
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Hashable, Iterable
+
+    from ._types import (
+        DeferredPairs,
+        LiveReceivers,
+        LookupKey,
+        Receiver,
+        ReceiversItem,
+        Responses,
+        SignalLike,
+    )
+
+    #: A weak reference's callback.
+    OnDeath = Callable[[weakref.ref[Any]], object]
 
 COMPILED = False
 
 _dereference = weakref.ref.__call__  # the referent of any weak reference, in C
 _by_seq = operator.attrgetter("seq")
+
+
+def _by_rank(entry: Entry) -> int:
+    """Sort key for call order: higher priority first (a stable sort keeps ``seq`` order)."""
+    return -entry.priority
 _get_ident = threading.get_ident
 
 
@@ -184,6 +210,7 @@ class Entry:
         "is_async",
         "item",
         "key",
+        "priority",
         "refs",
         "sender_key",
         "seq",
@@ -191,36 +218,41 @@ class Entry:
         "weak",
     )
 
-    def __init__(self, item, on_death=None):
+    def __init__(self, item: ReceiversItem, on_death: OnDeath | None = None) -> None:
         """Build from a ``receivers`` item.
 
         ``on_death`` is given for items this registry did not create: their weak
         references do not report deaths to it, so it watches the referents itself.
         """
         self.item = item
-        self.key = item[0]
+        self.key: LookupKey = item[0]
         self.sender_key = self.key[1]
-        self.target = item[1]
+        # The receiver, or a weak reference to it: ``weak`` tells which.
+        self.target: Any = item[1]
         self.weak = isinstance(self.target, weakref.ReferenceType)
-        self.deferred = type(item) is DeferredItem
+        if isinstance(item, ReceiverItem):
+            self.deferred, self.priority = bool(item.on_commit), int(item.priority)
+        else:
+            self.deferred, self.priority = False, 0
         if len(item) >= 4:
             sender_ref, self.is_async = item[2], bool(item[3])
         else:  # Django 5.2 layout: (lookup_key, receiver_or_ref, is_async)
             sender_ref, self.is_async = None, bool(item[2])
-        refs = [sender_ref] if sender_ref is not None else []
-        self.func_ref = None
+        refs: list[weakref.ref[Any]] = [sender_ref] if sender_ref is not None else []
+        self.func_ref: weakref.ref[Any] | None = None
         if self.weak:
             refs.append(self.target)
+            # _func_ref and _meth_type: WeakMethod's own attributes, not in typeshed.
             if type(self.target) is weakref.WeakMethod:
-                refs.append(self.target._func_ref)
-                if self.target._meth_type is MethodType:
-                    self.func_ref = self.target._func_ref
+                refs.append(self.target._func_ref)  # type: ignore[attr-defined]
+                if self.target._meth_type is MethodType:  # type: ignore[attr-defined]
+                    self.func_ref = self.target._func_ref  # type: ignore[attr-defined]
         if on_death is not None:
             refs = [_watch(ref, on_death) for ref in refs]
         self.refs = tuple(refs)
         self.seq = -1
 
-    def copy(self):
+    def copy(self) -> Entry:
         """A new, unindexed entry for the same item (an entry is in one ``Indexes`` only)."""
         clone = Entry.__new__(Entry)
         for name in Entry.__slots__:
@@ -228,19 +260,19 @@ class Entry:
         clone.seq = -1
         return clone
 
-    def resolve(self):
+    def resolve(self) -> Receiver | None:
         """Return the receiver to call, or ``None`` if it has died."""
         if self.func_ref is not None:  # a WeakMethod: skip its Python-level __call__
             obj = _dereference(self.target)
             func = self.func_ref()
             return None if obj is None or func is None else MethodType(func, obj)
-        return self.target() if self.weak else self.target
+        return self.target() if self.weak else self.target  # type: ignore[no-any-return]
 
-    def alive(self):
+    def alive(self) -> bool:
         return all(ref() is not None for ref in self.refs)
 
 
-def _watch(ref, on_death):
+def _watch(ref: weakref.ref[Any], on_death: OnDeath) -> weakref.ref[Any]:
     """A weak reference to ``ref``'s referent that calls ``on_death`` (a dead one if gone)."""
     # The referent itself: calling a WeakMethod would build a new bound method,
     # and a weak reference to that temporary would die at once.
@@ -255,7 +287,10 @@ class Snapshot:
 
     __slots__ = ("async_", "deferred", "entries", "sync")
 
-    def __init__(self, entries):
+    def __init__(self, entries: list[Entry], ranked: bool) -> None:
+        """``entries`` in connection order; ``ranked``: some may have a priority."""
+        if ranked:
+            entries = sorted(entries, key=_by_rank)  # stable: connection order within a rank
         self.entries = tuple(entries)
         immediate = [e for e in entries if not e.deferred]
         self.sync = tuple(e for e in immediate if not e.is_async)
@@ -263,7 +298,7 @@ class Snapshot:
         self.deferred = tuple(e for e in entries if e.deferred)
 
 
-def _entry_from_foreign_item(item, on_death):
+def _entry_from_foreign_item(item: ReceiversItem, on_death: OnDeath) -> Entry:
     try:
         return Entry(item, on_death)
     except (TypeError, IndexError, AttributeError):
@@ -283,23 +318,27 @@ class Indexes:
         "entries",
         "next_seq",
         "prepared",
+        "ranked",
     )
 
-    def __init__(self):
-        self.entries = {}
-        self.any_sender = {}
-        self.by_sender = {}
-        self.prepared = {}
-        self.any_snapshot = None
+    def __init__(self) -> None:
+        self.entries: dict[Hashable, Entry] = {}
+        self.any_sender: dict[int, Entry] = {}
+        self.by_sender: dict[Hashable, dict[int, Entry]] = {}
+        self.prepared: dict[Hashable, Snapshot] = {}
+        self.any_snapshot: Snapshot | None = None
         self.next_seq = 0
+        self.ranked = 0  # how many entries have a non-zero priority
 
-    def add(self, entry):
+    def add(self, entry: Entry) -> bool:
         """Index ``entry`` unless its lookup key is taken; return whether it was added."""
         # The only step that runs user code: if it raises, nothing has changed.
         if self.entries.setdefault(entry.key, entry) is not entry:
             return False
         entry.seq = seq = self.next_seq
         self.next_seq += 1
+        if entry.priority:
+            self.ranked += 1
         sender_key = entry.sender_key
         if sender_key == NONE_ID:
             self.any_sender[seq] = entry
@@ -313,12 +352,14 @@ class Indexes:
             self.prepared.pop(sender_key, None)
         return True
 
-    def discard(self, key):
+    def discard(self, key: Hashable) -> Entry | None:
         """Remove and return the entry with lookup key ``key``, or ``None``."""
         # The only step that runs user code: if it raises, nothing has changed.
         entry = self.entries.pop(key, None)
         if entry is None:
             return None
+        if entry.priority:
+            self.ranked -= 1
         sender_key = entry.sender_key
         if sender_key == NONE_ID:
             del self.any_sender[entry.seq]
@@ -336,42 +377,42 @@ class Indexes:
 class Registry:
     """Receivers of one signal: the current ``Indexes`` and what keeps them in step."""
 
-    def __init__(self, lock):
+    def __init__(self, lock: threading.Lock) -> None:
         self.lock = lock
         self.cache_view = SenderCacheView(self)
         self.dead = False  # a weak receiver or sender died
         self.dead_sender = False  # a sender died: its entries must go before any lookup
         self.resync = False  # ``list`` must be adopted again
-        self.list = None  # the list object ``signal.receivers`` returns
+        self.list: list[ReceiversItem] | None = None  # the list ``signal.receivers`` returns
         self.list_len = 0  # its length when last in step
         self.assigned = 0  # counts assignments of ``receivers``
         self.version = 0  # odd while a mutation is under way (a seqlock)
-        self.writer = None  # thread ident of the mutation under way
+        self.writer: int | None = None  # thread ident of the mutation under way
         self.indexes = Indexes()
 
     # -- state kept in step with ``signal.receivers`` -------------------------------
 
-    def flag_dead(self, reference=None):
+    def flag_dead(self, reference: object = None) -> None:
         """Weakref callback of receivers: may run inside garbage collection, so only
         set a flag."""
         self.dead = True
 
-    def flag_sender_dead(self, reference=None):
+    def flag_sender_dead(self, reference: object = None) -> None:
         """Weakref callback of senders (and of referents watched for assigned items)."""
         self.dead = True
         self.dead_sender = True
 
-    def request_resync(self):
+    def request_resync(self) -> None:
         self.resync = True
 
-    def adoption_pending(self):
+    def adoption_pending(self) -> bool:
         """Whether ``receivers`` was assigned or changed length since last adopted."""
         return self.resync or (self.list is not None and len(self.list) != self.list_len)
 
-    def stale(self):
+    def stale(self) -> bool:
         return self.dead or self.adoption_pending()
 
-    def refresh(self):
+    def refresh(self) -> None:
         """Apply pending adoption and clean-up. The caller holds the lock."""
         if self.stale():
             self._begin()
@@ -380,7 +421,7 @@ class Registry:
             finally:
                 self._end()
 
-    def ensure_fresh(self):
+    def ensure_fresh(self) -> None:
         """Apply pending adoption and clean-up before a read.
 
         Waits for the lock when a ``receivers`` list was assigned (a read must
@@ -401,15 +442,15 @@ class Registry:
             finally:
                 self.lock.release()
 
-    def _begin(self):
+    def _begin(self) -> None:
         self.version += 1
         self.writer = _get_ident()
 
-    def _end(self):
+    def _end(self) -> None:
         self.writer = None
         self.version += 1
 
-    def _refresh(self):
+    def _refresh(self) -> None:
         if self.adoption_pending():
             # set_list takes no lock: a list assigned while this one is being
             # adopted changes ``assigned``, and stays to be adopted next time.
@@ -429,7 +470,7 @@ class Registry:
                 self.dead_sender = self.dead_sender or dead_sender
                 raise
 
-    def _adopt(self, items):
+    def _adopt(self, items: Iterable[ReceiversItem]) -> None:
         """Index ``items`` aside, then make them the registry's indexes in one step."""
         items = list(items)
         known = {id(e.item): e for e in self.indexes.entries.values()}
@@ -447,7 +488,7 @@ class Registry:
         self.list_len = len(items)
         self.dead = self.dead or dead
 
-    def get_list(self):
+    def get_list(self) -> list[ReceiversItem]:
         """The ``receivers`` list, built on first read and kept in step by mutations."""
         items = self.list
         if items is not None:
@@ -455,7 +496,11 @@ class Registry:
         # Built without the lock (a finalizer that connects may run here), then
         # kept only if no mutation started meanwhile, as _publish does.
         version = self.version
-        items = [e.item for e in list(self.indexes.entries.values())]
+        indexes = self.indexes
+        entries = list(indexes.entries.values())  # connection order
+        if indexes.ranked:
+            entries.sort(key=_by_rank)
+        items = [e.item for e in entries]
         if not version & 1 and self.lock.acquire(False):
             try:
                 if self.version == version and self.list is None:
@@ -465,25 +510,28 @@ class Registry:
                 self.lock.release()
         return items
 
-    def set_list(self, items):
+    def set_list(self, items: Iterable[ReceiversItem]) -> None:
         self.list = items if type(items) is list else list(items)
         self.assigned += 1
         self.resync = True
 
     # -- mutations (the caller holds the lock) --------------------------------------
 
-    def connect(self, entry):
+    def connect(self, entry: Entry) -> None:
         """Index ``entry`` unless its lookup key is taken; keep the list in step."""
         self._begin()
         try:
             self._refresh()
             if self.indexes.add(entry) and self.list is not None:
-                self.list.append(entry.item)
-                self.list_len += 1
+                if self.indexes.ranked:  # call order is not connection order
+                    self.list = None
+                else:
+                    self.list.append(entry.item)
+                    self.list_len += 1
         finally:
             self._end()
 
-    def disconnect(self, key):
+    def disconnect(self, key: Hashable) -> bool:
         """Remove the entry with ``key``; return whether there was one."""
         self._begin()
         try:
@@ -492,7 +540,7 @@ class Registry:
         finally:
             self._end()
 
-    def _remove(self, key):
+    def _remove(self, key: Hashable) -> bool:
         entry = self.indexes.discard(key)
         if entry is None:
             return False
@@ -507,7 +555,7 @@ class Registry:
 
     # -- reading (no lock) -------------------------------------------------------------
 
-    def snapshot(self, sender):
+    def snapshot(self, sender: Any) -> Snapshot:
         """Return the ``Snapshot`` of receivers for ``sender``."""
         indexes = self.indexes
         # Derived on every send, before any cache is consulted: a sender (or
@@ -521,17 +569,19 @@ class Registry:
         if own is None:
             snap = indexes.any_snapshot
             if snap is None:
-                snap = Snapshot(list(indexes.any_sender.values()))
+                snap = Snapshot(list(indexes.any_sender.values()), bool(indexes.ranked))
                 self._publish(version, indexes, None, snap)
             return snap
         merged = list(own.values())
         merged += list(indexes.any_sender.values())
         merged.sort(key=_by_seq)
-        snap = Snapshot(merged)
+        snap = Snapshot(merged, bool(indexes.ranked))
         self._publish(version, indexes, sender_key, snap)
         return snap
 
-    def _publish(self, version, indexes, sender_key, snap):
+    def _publish(
+        self, version: int, indexes: Indexes, sender_key: Hashable | None, snap: Snapshot
+    ) -> None:
         """Cache ``snap`` if no mutation started since ``version`` was read (see the contract)."""
         if version & 1 or not self.lock.acquire(False):
             return
@@ -544,7 +594,7 @@ class Registry:
         finally:
             self.lock.release()
 
-    def live_receivers(self, sender):
+    def live_receivers(self, sender: Any) -> LiveReceivers:
         """Return ``(sync_receivers, async_receivers)``, resolved and alive."""
         self.ensure_fresh()
         if not self.indexes.entries:
@@ -553,29 +603,29 @@ class Registry:
         return _resolve(snap.sync), _resolve(snap.async_)
 
 
-def _resolve(entries):
+def _resolve(entries: Iterable[Entry]) -> list[Receiver]:
     return [r for r in (e.resolve() for e in entries) if r is not None]
 
 
-def _pairs(entries):
+def _pairs(entries: Iterable[Entry]) -> DeferredPairs:
     """``[(receiver, ref), ...]`` of the live ``entries``: ``ref`` resolves it later."""
     return [(r, e.target) for r, e in ((e.resolve(), e) for e in entries) if r is not None]
 
 
-def registry_of(signal):
+def registry_of(signal: object) -> Registry:
     """Return ``signal``'s registry, creating it on first use."""
     try:
-        return signal.__dict__[REGISTRY_ATTR]
+        return signal.__dict__[REGISTRY_ATTR]  # type: ignore[no-any-return]
     except KeyError:
         return _create_registry(signal)
 
 
-def _create_registry(signal):
+def _create_registry(signal: object) -> Registry:
     state = signal.__dict__
     lock = state.get("lock")
     if lock is None:
         lock = state.setdefault("lock", threading.Lock())
-    registry = Registry(lock)
+    registry: Registry = Registry(lock)
     registry = state.setdefault(REGISTRY_ATTR, registry)
     items = state.pop("receivers", None)  # set by Django's __init__ before install
     if items:
@@ -587,13 +637,21 @@ def _create_registry(signal):
 # -- functions that serve as methods of a signal class ---------------------------------
 
 
-def _fresh_registry(signal):
+def _fresh_registry(signal: object) -> Registry:
     registry = registry_of(signal)
     registry.ensure_fresh()
     return registry
 
 
-def _dispatch(signal, state, registry, sender, named, robust):
+def _dispatch(
+    signal: SignalLike,
+    state: dict[str, Any],
+    registry: Registry,
+    sender: Any,
+    named: dict[str, Any],
+    robust: bool,
+) -> Responses:
+    responses: list[Any]  # below, receivers replaced in place by (receiver, response) pairs
     snap = registry.snapshot(sender)
     # A _live_receivers patched on the class or on the instance decides who receives.
     if type(signal)._live_receivers is not _live_receivers or "_live_receivers" in state:
@@ -642,13 +700,13 @@ def _dispatch(signal, state, registry, sender, named, robust):
 # send with nothing connected must cost no more than one in Django.
 
 
-def send(self, sender, **named):
+def send(self: SignalLike, sender: Any, **named: Any) -> Responses:
     """Send the signal from ``sender`` to its receivers; return ``[(receiver, response), ...]``.
 
     A receiver's exception propagates and ends the dispatch.
     """
     state = self.__dict__
-    registry = state.get(REGISTRY_ATTR)
+    registry: Registry | None = state.get(REGISTRY_ATTR)
     if registry is None or registry.dead or registry.resync or registry.list is not None:
         registry = _fresh_registry(self)
     if not registry.indexes.entries:
@@ -656,10 +714,10 @@ def send(self, sender, **named):
     return _dispatch(self, state, registry, sender, named, False)
 
 
-def send_robust(self, sender, **named):
+def send_robust(self: SignalLike, sender: Any, **named: Any) -> Responses:
     """Like ``send``, but a receiver's ``Exception`` is logged and returned as its response."""
     state = self.__dict__
-    registry = state.get(REGISTRY_ATTR)
+    registry: Registry | None = state.get(REGISTRY_ATTR)
     if registry is None or registry.dead or registry.resync or registry.list is not None:
         registry = _fresh_registry(self)
     if not registry.indexes.entries:
@@ -672,14 +730,14 @@ send.__qualname__ = "Signal.send"
 send_robust.__qualname__ = "Signal.send_robust"
 
 
-def has_listeners(self, sender=None):
+def has_listeners(self: SignalLike, sender: Any = None) -> bool:
     """Return whether any live receiver would receive a send from ``sender``."""
     state = self.__dict__
     # A _live_receivers patched on the class or on the instance decides who receives.
     if type(self)._live_receivers is not _live_receivers or "_live_receivers" in state:
         sync_receivers, async_receivers = self._live_receivers(sender)
         return bool(sync_receivers or async_receivers)
-    registry = state.get(REGISTRY_ATTR)
+    registry: Registry | None = state.get(REGISTRY_ATTR)
     if registry is None or registry.dead or registry.resync or registry.list is not None:
         registry = _fresh_registry(self)
     if not registry.indexes.entries:
@@ -693,12 +751,12 @@ def has_listeners(self, sender=None):
 has_listeners.__qualname__ = "Signal.has_listeners"
 
 
-def _live_receivers(self, sender):
+def _live_receivers(self: object, sender: Any) -> LiveReceivers:
     """Return ``(sync_receivers, async_receivers)`` that a send from ``sender`` would call."""
     return registry_of(self).live_receivers(sender)
 
 
-def _deferred_receivers(self, sender):
+def _deferred_receivers(self: object, sender: Any) -> DeferredPairs:
     """Return ``[(receiver, ref), ...]`` connected with ``on_commit=True`` for ``sender``."""
     registry = registry_of(self)
     registry.ensure_fresh()
@@ -707,20 +765,29 @@ def _deferred_receivers(self, sender):
     return _pairs(registry.snapshot(sender).deferred)
 
 
-def _clear_dead_receivers(self):
+def _clear_dead_receivers(self: object) -> None:
     """Drop dead receivers now. The caller holds ``self.lock``, as in Django."""
     registry_of(self).refresh()
 
 
-def _flag_dead_receivers(self, reference=None):
+def _flag_dead_receivers(self: object, reference: object = None) -> None:
     registry_of(self).flag_sender_dead()
 
 
-def _connect_receiver(self, lookup_key, receiver, sender, weak, is_async, on_commit=False):
+def _connect_receiver(
+    self: object,
+    lookup_key: LookupKey,
+    receiver: Receiver,
+    sender: Any,
+    weak: bool,
+    is_async: bool,
+    on_commit: bool = False,
+    priority: int = 0,
+) -> None:
     """Register ``receiver`` under ``lookup_key`` unless the key is taken."""
     registry = registry_of(self)
     if weak:
-        ref = weakref.ref
+        ref: Callable[[Receiver, OnDeath], weakref.ref[Any]] = weakref.ref
         if hasattr(receiver, "__self__") and hasattr(receiver, "__func__"):
             ref = weakref.WeakMethod
         receiver = ref(receiver, registry.flag_dead)
@@ -730,13 +797,12 @@ def _connect_receiver(self, lookup_key, receiver, sender, weak, is_async, on_com
             sender_ref = weakref.ref(sender, registry.flag_sender_dead)
         except TypeError:
             pass
-    item = (lookup_key, receiver, sender_ref, is_async)
-    entry = Entry(DeferredItem(item) if on_commit else item)
+    entry = Entry(receivers_item((lookup_key, receiver, sender_ref, is_async), on_commit, priority))
     with registry.lock:
         registry.connect(entry)
 
 
-def _disconnect_receiver(self, lookup_key):
+def _disconnect_receiver(self: object, lookup_key: LookupKey) -> bool:
     """Remove the receiver registered under ``lookup_key``; return whether one was."""
     registry = registry_of(self)
     with registry.lock:

@@ -57,17 +57,31 @@ were connected before install (or assigned later) are accepted. ``[0]`` and
 layout of the running Django version, with Django's own dead-receiver hooks.
 """
 
+from __future__ import annotations
+
 import gc
 import inspect
 import sys
 import threading
 import warnings
 import weakref
+from typing import TYPE_CHECKING, Any
 
 from .. import _engine
-from .._common import REGISTRY_ATTR, DeferredItem
+from .._common import REGISTRY_ATTR, ReceiverItem
 from ..dispatcher import Signal as _FastSignal
 from ..dispatcher import engine_attributes
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Hashable
+    from types import CellType
+
+    from django.apps.registry import Apps
+    from django.db.models import Model
+    from django.db.models.signals import ModelSignal
+    from django.dispatch import Signal as DjangoSignal
+
+    from .._types import Engine, ReceiversItem
 
 __all__ = [
     "FastSignalWarning",
@@ -102,31 +116,31 @@ class FastSignalWarning(RuntimeWarning):
 
 
 class _State:
-    def __init__(self):
+    def __init__(self) -> None:
         self.installed = False
-        self.engine = None
+        self.engine: Engine | None = None
         #: name -> the attribute install set (or meant to set) on Django's class
-        self.attributes = {}
+        self.attributes: dict[str, Any] = {}
         #: name -> what Django's class ``__dict__`` held before install, or _MISSING
-        self.saved = {}
+        self.saved: dict[str, object] = {}
         #: (cell, previous contents, name): closure cells of third-party wrappers
         #: that install pointed at fastsignal's attribute
-        self.repointed = []
+        self.repointed: list[tuple[CellType, object, str]] = []
         #: ``ModelSignal.connect`` before install
-        self.model_connect = None
+        self.model_connect: Callable[..., None] | None = None
 
 
 _state = _State()
 _lock = threading.RLock()
 
 
-def _django_signal_class():
+def _django_signal_class() -> type[DjangoSignal]:
     from django.dispatch.dispatcher import Signal
 
     return Signal
 
 
-def _is_django_own(value, name):
+def _is_django_own(value: object, name: str) -> bool:
     """Whether ``value`` is Django's own ``Signal.<name>`` function."""
     return (
         inspect.isfunction(value)
@@ -135,14 +149,16 @@ def _is_django_own(value, name):
     )
 
 
-def _find_cells(root, predicate, limit=64):
+def _find_cells(
+    root: object, predicate: Callable[..., bool], limit: int = 64
+) -> list[CellType]:
     """Closure cells reachable from ``root`` whose contents satisfy ``predicate``.
 
     Follows functions found in closures and ``__wrapped__`` attributes, visiting
     at most ``limit`` objects.
     """
-    cells = []
-    seen = set()
+    cells: list[CellType] = []
+    seen: set[int] = set()
     pending = [root]
     while pending and len(seen) < limit:
         func = pending.pop()
@@ -165,7 +181,7 @@ def _find_cells(root, predicate, limit=64):
     return cells
 
 
-def _attributes_for(engine):
+def _attributes_for(engine: Engine) -> dict[str, Any]:
     attributes = engine_attributes(engine)
     for name in SIGNAL_METHODS:
         attributes[name] = _FastSignal.__dict__[name]
@@ -173,12 +189,20 @@ def _attributes_for(engine):
 
 
 def _model_signal_connect(
-    self, receiver, sender=None, weak=True, dispatch_uid=None, apps=None, on_commit=False
-):
-    """``ModelSignal.connect`` that also passes ``on_commit`` on (lazy senders kept)."""
+    self: ModelSignal,
+    receiver: Callable[..., Any],
+    sender: type[Model] | str | None = None,
+    weak: bool = True,
+    dispatch_uid: Hashable | None = None,
+    apps: Apps | None = None,
+    on_commit: bool = False,
+    priority: int = 0,
+) -> None:
+    """``ModelSignal.connect`` that also passes ``on_commit`` and ``priority`` on
+    (lazy senders kept)."""
     from django.db.models.signals import ModelSignal
 
-    self._lazy_method(
+    self._lazy_method(  # type: ignore[attr-defined]  # Django's, not in django-stubs
         super(ModelSignal, self).connect,
         apps,
         receiver,
@@ -186,21 +210,22 @@ def _model_signal_connect(
         weak=weak,
         dispatch_uid=dispatch_uid,
         on_commit=on_commit,
+        priority=priority,
     )
 
 
-def _swap_model_signal_connect(install):
+def _swap_model_signal_connect(install: bool) -> None:
     """Install or restore ``ModelSignal.connect`` (Django's has no ``on_commit``)."""
     from django.db.models.signals import ModelSignal
 
     if install:
         _state.model_connect = ModelSignal.__dict__["connect"]
-        ModelSignal.connect = _model_signal_connect
+        ModelSignal.connect = _model_signal_connect  # type: ignore[method-assign]
     elif _state.model_connect is not None:
-        ModelSignal.connect = _state.model_connect
+        ModelSignal.connect = _state.model_connect  # type: ignore[method-assign]
 
 
-def install(engine=None):
+def install(engine: Engine | None = None) -> bool:
     """Make every ``django.dispatch.Signal`` dispatch through fastsignal's engine.
 
     Covers the signals that exist (with their receivers) and those created later.
@@ -225,10 +250,10 @@ def install(engine=None):
         engine = engine if engine is not None else _engine.engine
         cls = _django_signal_class()
         attributes = _attributes_for(engine)
-        saved = {}
-        to_set = {}
-        repointed = []
-        refused = []
+        saved: dict[str, object] = {}
+        to_set: dict[str, Any] = {}
+        repointed: list[tuple[CellType, object, str]] = []
+        refused: list[tuple[str, object]] = []
         for name, value in attributes.items():
             current = cls.__dict__.get(name, _MISSING)
             saved[name] = current
@@ -266,7 +291,7 @@ def install(engine=None):
         return True
 
 
-def uninstall():
+def uninstall() -> bool:
     """Put Django's own dispatcher back; return whether fastsignal was installed.
 
     Every signal keeps its receivers: each one that fastsignal's engine used gets
@@ -279,9 +304,9 @@ def uninstall():
         if not _state.installed:
             return False
         cls = _django_signal_class()
-        engine = _state.engine
+        engine: Engine = _state.engine  # type: ignore[assignment]  # set by install()
         # 1. Read each signal's receivers while fastsignal's attributes are in place.
-        snapshots = []
+        snapshots: list[tuple[Any, list[ReceiversItem]]] = []
         for signal in _django_signals(cls):
             state = signal.__dict__
             if REGISTRY_ATTR in state:
@@ -298,10 +323,10 @@ def uninstall():
         import django
 
         new_layout = django.VERSION >= (6, 0)
-        dropped = []
+        dropped: list[str] = []
         for signal, items in snapshots:
             dropped.extend(_restore_signal_state(signal, items, new_layout))
-        _state.__init__()
+        _state.__init__()  # type: ignore[misc]  # back to the initial state, in place
         if dropped:
             warnings.warn(
                 "fastsignal.django.uninstall() disconnected receivers connected with "
@@ -313,11 +338,13 @@ def uninstall():
         return True
 
 
-def _django_signals(cls):
+def _django_signals(cls: type[DjangoSignal]) -> list[Any]:
+    # Any: the private attributes read and written by uninstall() vary with
+    # Django's version, and django-stubs declares none of them.
     return [obj for obj in gc.get_objects() if issubclass(type(obj), cls)]
 
 
-def _restore_class(cls):
+def _restore_class(cls: type[DjangoSignal]) -> None:
     repointed_ids = {id(cell) for cell, _previous, _name in _state.repointed}
     for name, ours in _state.attributes.items():
         saved = _state.saved[name]
@@ -353,7 +380,7 @@ def _restore_class(cls):
         cell.cell_contents = previous
 
 
-def _django_implementation(name):
+def _django_implementation(name: str) -> object:
     """Django's own ``Signal.<name>`` as it was before install, or ``_MISSING``."""
     saved = _state.saved[name]
     if saved is _MISSING or _is_django_own(saved, name):
@@ -364,17 +391,18 @@ def _django_implementation(name):
     return _MISSING
 
 
-def _restore_signal_state(signal, items, new_layout):
+def _restore_signal_state(signal: Any, items: list[ReceiversItem], new_layout: bool) -> list[str]:
     """Write Django's state into ``signal``; return the names of dropped receivers."""
     state = signal.__dict__
     state.pop(REGISTRY_ATTR, None)
     if "lock" not in state:
         state["lock"] = threading.Lock()
     use_caching = state.setdefault("use_caching", False)
-    receivers = []
-    dropped = []
+    receivers: list[ReceiversItem] = []
+    dropped: list[str] = []
+    item: ReceiversItem | None
     for item in items:
-        if isinstance(item, DeferredItem):
+        if isinstance(item, ReceiverItem) and item.on_commit:
             target = item[1]
             if isinstance(target, weakref.ReferenceType):
                 target = target()
@@ -390,7 +418,7 @@ def _restore_signal_state(signal, items, new_layout):
     return dropped
 
 
-def _django_item(signal, item, new_layout):
+def _django_item(signal: Any, item: ReceiversItem, new_layout: bool) -> ReceiversItem | None:
     """One ``receivers`` item in Django's layout, or ``None`` if it has died."""
     key, target = item[0], item[1]
     if len(item) >= 4:
@@ -421,12 +449,12 @@ def _django_item(signal, item, new_layout):
     return (key, target, is_async)
 
 
-def is_installed():
+def is_installed() -> bool:
     """Whether ``install()`` is in effect (``uninstall()`` not called since)."""
     return _state.installed
 
 
-def is_accelerated(signal):
+def is_accelerated(signal: object) -> bool:
     """Whether sends of ``signal`` run through fastsignal's engine.
 
     True for Django signals once installed (unless their class overrides
@@ -435,7 +463,7 @@ def is_accelerated(signal):
     such a signal is still accelerated, but looks its receivers up through the
     override on every send.
     """
-    engine = _state.engine if _state.installed else _engine.engine
+    engine: Engine = _state.engine if _state.installed else _engine.engine  # type: ignore[assignment]
     cls = type(signal)
     if inspect.getattr_static(cls, "receivers", None) is not engine.receivers:
         return False
@@ -445,12 +473,12 @@ def is_accelerated(signal):
     )
 
 
-def _module_priority(module_name):
+def _module_priority(module_name: str) -> tuple[bool, int, str]:
     # Prefer the module that defines a signal (``….signals``) over re-exports.
     return (not module_name.rsplit(".", 1)[-1].endswith("signals"), len(module_name), module_name)
 
 
-def module_signals(prefix=""):
+def module_signals(prefix: str = "") -> list[tuple[str, DjangoSignal]]:
     """``[(qualified_name, signal), ...]`` for module-level ``django.dispatch.Signal`` objects.
 
     Looks at the modules already imported (``sys.modules``) whose name starts
@@ -461,7 +489,7 @@ def module_signals(prefix=""):
         cls = _django_signal_class()
     except ImportError:
         return []
-    best = {}
+    best: dict[int, tuple[tuple[tuple[bool, int, str], str], DjangoSignal]] = {}
     for module_name, module in list(sys.modules.items()):
         if module is None or not module_name.startswith(prefix):
             continue
@@ -480,6 +508,6 @@ def module_signals(prefix=""):
     return sorted(((name, signal) for (_, name), signal in best.values()), key=lambda p: p[0])
 
 
-def accelerated_signals(prefix=""):
+def accelerated_signals(prefix: str = "") -> list[tuple[str, DjangoSignal]]:
     """The ``module_signals(prefix)`` whose sends run through fastsignal's engine."""
     return [(name, signal) for name, signal in module_signals(prefix) if is_accelerated(signal)]
