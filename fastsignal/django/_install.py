@@ -61,7 +61,6 @@ from __future__ import annotations
 
 import gc
 import inspect
-import sys
 import threading
 import warnings
 import weakref
@@ -149,9 +148,7 @@ def _is_django_own(value: object, name: str) -> bool:
     )
 
 
-def _find_cells(
-    root: object, predicate: Callable[..., bool], limit: int = 64
-) -> list[CellType]:
+def _find_cells(root: object, predicate: Callable[..., bool], limit: int = 64) -> list[CellType]:
     """Closure cells reachable from ``root`` whose contents satisfy ``predicate``.
 
     Follows functions found in closures and ``__wrapped__`` attributes, visiting
@@ -473,11 +470,6 @@ def is_accelerated(signal: object) -> bool:
     )
 
 
-def _module_priority(module_name: str) -> tuple[bool, int, str]:
-    # Prefer the module that defines a signal (``….signals``) over re-exports.
-    return (not module_name.rsplit(".", 1)[-1].endswith("signals"), len(module_name), module_name)
-
-
 def module_signals(prefix: str = "") -> list[tuple[str, DjangoSignal]]:
     """``[(qualified_name, signal), ...]`` for module-level ``django.dispatch.Signal`` objects.
 
@@ -485,27 +477,13 @@ def module_signals(prefix: str = "") -> list[tuple[str, DjangoSignal]]:
     with ``prefix``. A signal reachable under several names is listed once, under
     the name of the module that looks like its home (``….signals``).
     """
+    from ..introspect import signals
+
     try:
         cls = _django_signal_class()
     except ImportError:
         return []
-    best: dict[int, tuple[tuple[tuple[bool, int, str], str], DjangoSignal]] = {}
-    for module_name, module in list(sys.modules.items()):
-        if module is None or not module_name.startswith(prefix):
-            continue
-        try:
-            namespace = dict(vars(module))
-        except TypeError:
-            continue
-        for attr, value in namespace.items():
-            # type(), not isinstance(): lazy proxies (django.conf.settings) would set up.
-            if not issubclass(type(value), cls):
-                continue
-            candidate = (_module_priority(module_name), f"{module_name}.{attr}")
-            known = best.get(id(value))
-            if known is None or candidate < known[0]:
-                best[id(value)] = (candidate, value)
-    return sorted(((name, signal) for (_, name), signal in best.values()), key=lambda p: p[0])
+    return signals(prefix, (cls,))
 
 
 def accelerated_signals(prefix: str = "") -> list[tuple[str, DjangoSignal]]:
