@@ -41,12 +41,16 @@ Deliberate differences from Django 6.1, all in corner cases:
   leaves them to warn).
 """
 
+from __future__ import annotations
+
 import asyncio
 import contextvars
 import sys
+from typing import TYPE_CHECKING, Any
 
 from asgiref.sync import async_to_sync, sync_to_async
 
+from . import _common
 from ._common import call_receivers, defer, log_robust_failure
 
 if sys.version_info >= (3, 11):
@@ -55,24 +59,32 @@ else:  # the backports: the same class and the same exception groups
     from exceptiongroup import BaseExceptionGroup
     from taskgroup import TaskGroup
 
+if TYPE_CHECKING:
+    from collections.abc import Awaitable, Coroutine, Iterable, Sequence
+    from typing import TypeVar
+
+    from ._types import Receiver, Responses, SignalLike
+
+    _T = TypeVar("_T")
+
 _MISSING = object()
 
 
-def _restore_context(context):
+def _restore_context(context: contextvars.Context) -> None:
     """Set, in the current context, every variable whose value in ``context`` differs."""
     for cvar, value in context.items():
         if cvar.get(_MISSING) is not value:
             cvar.set(value)
 
 
-def _close(coros):
+def _close(coros: Iterable[object]) -> None:
     """Close coroutines that no task took over, so that they do not warn."""
     for coro in coros:
         if asyncio.iscoroutine(coro):
             coro.close()
 
 
-async def run_parallel(awaitables):
+async def run_parallel(awaitables: Sequence[Awaitable[Any]]) -> list[Any]:
     """Await ``awaitables`` concurrently in one shared context; return their results in order.
 
     Raises a lone failure as itself, several as an ``ExceptionGroup``.
@@ -81,10 +93,12 @@ async def run_parallel(awaitables):
         return []
     # create_task() needs coroutines; a task owns its coroutine, and closes it if
     # it is cancelled before its first step.
-    coros = [a if asyncio.iscoroutine(a) else _await(a) for a in awaitables]
+    coros: list[Coroutine[Any, Any, Any]] = [
+        a if asyncio.iscoroutine(a) else _await(a) for a in awaitables
+    ]
     context = contextvars.copy_context()
-    tasks = []
-    failure = None
+    tasks: list[asyncio.Task[Any]] = []
+    failure: BaseException | None = None
     try:
         async with TaskGroup() as group:
             for coro in coros:
@@ -113,12 +127,14 @@ async def run_parallel(awaitables):
     return [task.result() for task in tasks]
 
 
-async def _await(awaitable):
+async def _await(awaitable: Awaitable[_T]) -> _T:
     """Wrap an awaitable that is not a coroutine."""
     return await awaitable
 
 
-async def _call_robust(receiver, signal, sender, named):
+async def _call_robust(
+    receiver: Receiver, signal: SignalLike, sender: Any, named: dict[str, Any]
+) -> Any:
     """Call and await one receiver; log an ``Exception`` and return it as the response."""
     try:
         return await receiver(signal=signal, sender=sender, **named)
@@ -127,8 +143,15 @@ async def _call_robust(receiver, signal, sender, named):
         return err
 
 
-async def call_async_receivers(signal, sender, named, receivers, robust):
+async def call_async_receivers(
+    signal: SignalLike,
+    sender: Any,
+    named: dict[str, Any],
+    receivers: Sequence[Receiver],
+    robust: bool,
+) -> Responses:
     """Run async ``receivers`` concurrently; return ``[(receiver, response), ...]``."""
+    awaitables: list[Awaitable[Any]]
     if robust:
         awaitables = [_call_robust(r, signal, sender, named) for r in receivers]
     else:
@@ -147,7 +170,13 @@ _send_async_receivers = async_to_sync(call_async_receivers)
 _call_receivers_in_thread = sync_to_async(call_receivers)
 
 
-def send_async_receivers(signal, sender, named, receivers, robust):
+def send_async_receivers(
+    signal: SignalLike,
+    sender: Any,
+    named: dict[str, Any],
+    receivers: Sequence[Receiver],
+    robust: bool,
+) -> Responses:
     """Run async ``receivers`` from synchronous code, as ``Signal.send`` does.
 
     Raises asgiref's ``RuntimeError`` when called inside a running event loop.
@@ -155,13 +184,29 @@ def send_async_receivers(signal, sender, named, receivers, robust):
     return _send_async_receivers(signal, sender, named, receivers, robust)
 
 
-async def asend(signal, sender, named, robust):
+async def asend(signal: SignalLike, sender: Any, named: dict[str, Any], robust: bool) -> Responses:
     """Body of ``Signal.asend``/``asend_robust``.
 
     Calls the sync receivers together in one ``sync_to_async`` call, then the
     async ones concurrently; returns ``[(receiver, response), ...]``.
     """
+    if _common.observers:
+        from .monitoring import asend_observed
+
+        return await asend_observed(signal, sender, named, robust, _common.observers)
     sync_receivers, async_receivers = signal._live_receivers(sender)
+    return await asend_to(signal, sender, named, robust, sync_receivers, async_receivers)
+
+
+async def asend_to(
+    signal: SignalLike,
+    sender: Any,
+    named: dict[str, Any],
+    robust: bool,
+    sync_receivers: list[Receiver],
+    async_receivers: list[Receiver],
+) -> Responses:
+    """``asend`` to these live receivers, then schedule the deferred ones."""
     if sync_receivers:
         responses = await _call_receivers_in_thread(signal, sender, named, sync_receivers, robust)
     else:

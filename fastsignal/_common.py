@@ -26,7 +26,6 @@ if TYPE_CHECKING:
 
     from ._types import (
         DeferredPairs,
-        LiveReceivers,
         Receiver,
         ReceiversItem,
         RegistryLike,
@@ -264,16 +263,25 @@ def call_receivers(
     return responses
 
 
+#: The observers of sends, set by ``fastsignal.monitoring``; empty when nothing observes.
+observers: tuple[Any, ...] = ()
+
+
 def send_through_live_receivers(
     signal: SignalLike, sender: Any, named: dict[str, Any], robust: bool
 ) -> Responses:
     """Send by asking ``signal._live_receivers``, as Django does.
 
     The engines take this path only when ``_live_receivers`` has been replaced
-    (monitoring tools wrap receivers that way), so the replacement is honoured.
+    (monitoring tools wrap receivers that way), so the replacement is honoured,
+    or when an observer is registered (``fastsignal.monitoring``).
     Receivers deferred to commit are not among the live receivers; the engine
     schedules them after this.
     """
+    if observers:
+        from .monitoring import send_observed
+
+        return send_observed(signal, sender, named, robust, observers)
     sync_receivers, async_receivers = signal._live_receivers(sender)
     responses = call_receivers(signal, sender, named, sync_receivers, robust)
     if async_receivers:

@@ -863,6 +863,15 @@ cdef list _call_entries(object signal, object sender, tuple entries, bint robust
     return responses
 
 
+cdef bint _observed = False  # an observer is registered (fastsignal.monitoring)
+
+
+def set_observed(bint observed):
+    """Route sends through ``send_through_live_receivers``, where observers see them."""
+    global _observed
+    _observed = observed
+
+
 cdef str _SEND_NAME = "Signal.send"
 cdef str _SEND_ROBUST_NAME = "Signal.send_robust"
 
@@ -885,9 +894,9 @@ cdef object _send(PyObject **args, size_t nargsf, PyObject *kwnames_ptr, int rob
         return []
     cdef Snapshot snap = registry.snapshot(sender)
     cdef list responses
-    if plan.receiver_kwnames is None or _live_receivers_replaced(signal, state):
-        # The replacement decides who receives; a "signal" keyword gets Python's
-        # own "multiple values" TypeError from each call.
+    if plan.receiver_kwnames is None or _observed or _live_receivers_replaced(signal, state):
+        # The replacement decides who receives (and observers see each call); a
+        # "signal" keyword gets Python's own "multiple values" TypeError from each call.
         named = _named(args, nargs, kwnames)
         responses = send_through_live_receivers(signal, sender, named, robust)
         if snap.deferred:

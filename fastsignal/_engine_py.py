@@ -180,14 +180,12 @@ if TYPE_CHECKING:
         DeferredPairs,
         LiveReceivers,
         LookupKey,
+        OnDeath,
         Receiver,
         ReceiversItem,
         Responses,
         SignalLike,
     )
-
-    #: A weak reference's callback.
-    OnDeath = Callable[[weakref.ref[Any]], object]
 
 COMPILED = False
 
@@ -198,6 +196,8 @@ _by_seq = operator.attrgetter("seq")
 def _by_rank(entry: Entry) -> int:
     """Sort key for call order: higher priority first (a stable sort keeps ``seq`` order)."""
     return -entry.priority
+
+
 _get_ident = threading.get_ident
 
 
@@ -643,6 +643,15 @@ def _fresh_registry(signal: object) -> Registry:
     return registry
 
 
+_observed = False  # an observer is registered (fastsignal.monitoring)
+
+
+def set_observed(observed: bool) -> None:
+    """Route sends through ``send_through_live_receivers``, where observers see them."""
+    global _observed
+    _observed = observed
+
+
 def _dispatch(
     signal: SignalLike,
     state: dict[str, Any],
@@ -654,7 +663,11 @@ def _dispatch(
     responses: list[Any]  # below, receivers replaced in place by (receiver, response) pairs
     snap = registry.snapshot(sender)
     # A _live_receivers patched on the class or on the instance decides who receives.
-    if type(signal)._live_receivers is not _live_receivers or "_live_receivers" in state:
+    if (
+        _observed
+        or type(signal)._live_receivers is not _live_receivers
+        or "_live_receivers" in state
+    ):
         responses = send_through_live_receivers(signal, sender, named, robust)
         if snap.deferred:
             responses.extend(defer(signal, sender, named, _pairs(snap.deferred), robust))

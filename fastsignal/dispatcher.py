@@ -134,10 +134,11 @@ class Signal:
 
         Connecting a receiver that is already connected for that sender does
         nothing. Raises ``TypeError`` for a non-callable receiver, an
-        unhashable ``dispatch_uid`` or a ``priority`` that is not an int; ``ModuleNotFoundError`` for an async
-        receiver when asgiref is not installed; with Django's settings
-        configured and ``DEBUG`` on, ``ValueError`` for a receiver that does
-        not accept ``**kwargs``. The signal is unchanged when it raises.
+        unhashable ``dispatch_uid`` or a ``priority`` that is not an int;
+        ``ModuleNotFoundError`` for an async receiver when asgiref is not
+        installed; with Django's settings configured and ``DEBUG`` on,
+        ``ValueError`` for a receiver that does not accept ``**kwargs``. The
+        signal is unchanged when it raises.
         """
         is_async = _check_receiver(receiver)
         if type(priority) is not int:
