@@ -5,7 +5,7 @@ pure-Python fallback is (``FASTSIGNAL_NO_EXTENSIONS=1`` forces it).
 ``PySignal`` is ``Signal`` on the fallback engine, for comparison and tests.
 """
 
-from ._common import SignalRecursionError
+from ._common import ReceiverItem, SignalRecursionError
 from ._engine import COMPILED
 from .dispatcher import PySignal, Signal, receiver
 from .transaction import DEFERRED, atomic, on_commit
@@ -16,6 +16,7 @@ __all__ = [
     "COMPILED",
     "DEFERRED",
     "PySignal",
+    "ReceiverItem",
     "Signal",
     "SignalRecursionError",
     "__version__",
