@@ -97,7 +97,14 @@ class Signal:
         self.use_caching = use_caching
 
     def connect(
-        self, receiver, sender=None, weak=True, dispatch_uid=None, on_commit=False, priority=0
+        self,
+        receiver,
+        sender=None,
+        weak=True,
+        dispatch_uid=None,
+        on_commit=False,
+        priority=0,
+        background=False,
     ):
         """Connect ``receiver`` to this signal.
 
@@ -132,6 +139,13 @@ class Signal:
                 priorities (``0``, the default, everywhere keeps Django's order)
                 run in connection order. Decided here, so sends pay nothing.
 
+            background
+                ``True``, or a dict of task options (``queue_name``,
+                ``priority``, ``backend``): run the receiver in a worker of the
+                project's task backend after the transaction commits, instead of
+                calling it (see ``fastsignal.background``). The receiver must be
+                a module-level function; ``on_commit`` is implied.
+
         Connecting a receiver that is already connected for that sender does
         nothing. Raises ``TypeError`` for a non-callable receiver, an
         unhashable ``dispatch_uid`` or a ``priority`` that is not an int;
@@ -143,8 +157,17 @@ class Signal:
         is_async = _check_receiver(receiver)
         if type(priority) is not int:
             priority = check_priority(priority)
+        lookup_key = _lookup_key(receiver, sender, dispatch_uid)
+        if background:
+            if on_commit:
+                raise TypeError(
+                    "background receivers always wait for the commit: drop on_commit=True"
+                )
+            from .background import background_receiver
+
+            receiver, weak, is_async = background_receiver(receiver, background), False, False
         self._connect_receiver(
-            _lookup_key(receiver, sender, dispatch_uid),
+            lookup_key,
             receiver,
             sender,
             weak,
@@ -228,9 +251,10 @@ def receiver(signal, **kwargs):
                 f"receiver() takes a signal or a list or tuple of signals, got {each!r}"
             )
 
-    if kwargs.get("on_commit"):
+    own_options = [name for name in _OWN_OPTIONS if kwargs.get(name)]
+    if own_options:
         for each in signals:
-            _check_takes_on_commit(each)
+            _check_takes(each, own_options)
 
     def _decorator(func):
         for each in signals:
@@ -240,8 +264,12 @@ def receiver(signal, **kwargs):
     return _decorator
 
 
-def _check_takes_on_commit(signal):
-    """Raise a TypeError that says what to do when ``signal`` cannot take ``on_commit``.
+#: ``connect`` options that Django's own dispatcher does not have.
+_OWN_OPTIONS = ("on_commit", "priority", "background")
+
+
+def _check_takes(signal, options):
+    """Raise a TypeError that says what to do when ``signal`` cannot take ``options``.
 
     That is a Django signal while fastsignal's Django integration is not active
     yet: Django's own ``connect`` would fail with a bare "unexpected keyword
@@ -253,13 +281,14 @@ def _check_takes_on_commit(signal):
         parameters = inspect.signature(signal.connect).parameters
     except (TypeError, ValueError):  # no signature to read: let connect() decide
         return
-    if "on_commit" in parameters or any(
-        p.kind is inspect.Parameter.VAR_KEYWORD for p in parameters.values()
-    ):
+    if any(p.kind is inspect.Parameter.VAR_KEYWORD for p in parameters.values()):
+        return
+    missing = [name for name in options if name not in parameters]
+    if not missing:
         return
     raise TypeError(
-        f"{type(signal).__name__}.connect() does not take on_commit: {signal!r} dispatches "
-        "through Django's own dispatcher because fastsignal's Django integration is not "
-        'active yet. Put "fastsignal.django" first in INSTALLED_APPS, or call '
-        "fastsignal.django.install() before connecting with on_commit=True."
+        f"{type(signal).__name__}.connect() does not take {', '.join(missing)}: {signal!r} "
+        "dispatches through Django's own dispatcher because fastsignal's Django integration "
+        'is not active yet. Put "fastsignal.django" first in INSTALLED_APPS, or call '
+        f"fastsignal.django.install() before connecting with {' or '.join(missing)}."
     )

@@ -194,9 +194,10 @@ def _model_signal_connect(
     apps: Apps | None = None,
     on_commit: bool = False,
     priority: int = 0,
+    background: bool | dict[str, Any] = False,
 ) -> None:
-    """``ModelSignal.connect`` that also passes ``on_commit`` and ``priority`` on
-    (lazy senders kept)."""
+    """``ModelSignal.connect`` that also passes fastsignal's own options on
+    (``on_commit``, ``priority``, ``background``; lazy senders kept)."""
     from django.db.models.signals import ModelSignal
 
     self._lazy_method(  # type: ignore[attr-defined]  # Django's, not in django-stubs
@@ -208,6 +209,7 @@ def _model_signal_connect(
         dispatch_uid=dispatch_uid,
         on_commit=on_commit,
         priority=priority,
+        background=background,
     )
 
 

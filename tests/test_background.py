@@ -1,0 +1,240 @@
+"""Background receivers on Django's immediate and dummy task backends (in-process).
+
+The real-worker tests (a database queue and ``manage.py db_worker``) are in
+``test_background_worker.py``.
+"""
+
+import functools
+import sys
+
+import pytest
+
+pytest.importorskip("django")
+from django.contrib.auth.models import User
+from django.core.management import call_command
+from django.db import connection, transaction
+from django.db.models.signals import post_delete
+from django.test.utils import override_settings
+
+import fastsignal
+from fastsignal import introspect
+from fastsignal._travel import CannotTravel
+from fastsignal.background import BackgroundCall
+
+import background_receivers as app
+
+tasks_framework = pytest.importorskip(
+    "django.tasks"
+    if sys.modules.get("django") and __import__("django").VERSION >= (6,)
+    else "django_tasks"
+)
+
+DUMMY = {
+    "default": {
+        "BACKEND": f"{tasks_framework.__name__}.backends.dummy.DummyBackend",
+        "QUEUES": ["default", "mail"],
+    }
+}
+
+
+@pytest.fixture(scope="module", autouse=True)
+def database():
+    if "auth_user" not in connection.introspection.table_names():
+        call_command("migrate", run_syncdb=True, verbosity=0, interactive=False)
+
+
+@pytest.fixture
+def sig(engine):
+    signal = app.compiled_signal if engine.name == "compiled" else app.python_signal
+    app.CALLS.clear()
+    yield signal
+    signal.receivers = []
+    app.CALLS.clear()
+
+
+@pytest.fixture
+def user():
+    created = User.objects.create(username="ada")
+    yield created
+    User.objects.filter(pk=created.pk).delete()
+
+
+def test_autocommit_runs_the_receiver_at_once_with_the_same_arguments(sig, user):
+    sig.connect(app.record_user, background=True)
+    [(receiver, call)] = sig.send(sender=User, instance=user, created=True, tags={"a", "b"})
+    assert receiver.__wrapped__ is app.record_user
+    assert isinstance(call, BackgroundCall) and not call.waiting
+    assert call.result.status == "SUCCESSFUL" and call.result.return_value == "ada"
+    assert (
+        repr(call)
+        == f"<BackgroundCall background_receivers.record_user: enqueued as task {call.task_id}>"
+    )
+    [ran] = app.CALLS
+    assert ran["sender"] is User and ran["instance"] == user and ran["instance"] is not user
+    assert ran["in_database"] and ran["created"] is True and ran["tags"] == {"a", "b"}
+
+
+def test_the_task_waits_for_the_commit_and_sees_the_committed_row(sig, user):
+    sig.connect(app.record_user, background=True)
+    with transaction.atomic():
+        [(_, call)] = sig.send(sender=User, instance=user)
+        assert call.waiting and call.task_id is None and app.CALLS == []
+        assert "waiting for the commit" in repr(call)
+        User.objects.filter(pk=user.pk).update(username="ada lovelace")
+    assert not call.waiting
+    assert app.CALLS[0]["username"] == "ada lovelace"
+
+
+def test_rollback_enqueues_nothing(sig, user):
+    sig.connect(app.record_user, background=True)
+    with pytest.raises(ZeroDivisionError), transaction.atomic():
+        [(_, call)] = sig.send(sender=User, instance=user)
+        raise ZeroDivisionError
+    assert call.waiting and app.CALLS == []
+
+
+def test_a_savepoint_that_rolls_back_drops_its_own_enqueues_only(sig, user):
+    sig.connect(app.record, background=True)
+    with transaction.atomic():
+        sig.send(sender=User, step="outer")
+        try:
+            with transaction.atomic():
+                sig.send(sender=User, step="inner")
+                raise ValueError
+        except ValueError:
+            pass
+        sig.send(sender=User, step="after")
+    assert [call["step"] for call in app.CALLS] == ["outer", "after"]
+
+
+def test_an_argument_that_cannot_travel_fails_the_send(sig, user):
+    sig.connect(app.record, background=True)
+    with pytest.raises(CannotTravel) as info:
+        sig.send(sender=User, payload=object())
+    assert str(info.value).startswith(
+        "argument 'payload' of background receiver background_receivers.record is object"
+    )
+    assert isinstance(info.value, TypeError) and app.CALLS == []
+    sig.send(sender=User, nested={"ok": [1, 2, {3}]}, when=None)
+    assert app.CALLS[-1]["nested"] == {"ok": [1, 2, {3}]}
+    [(_, error)] = sig.send_robust(sender=object())
+    assert isinstance(error, CannotTravel) and "the sender of background receiver" in str(error)
+
+
+def test_a_deleted_row_is_rebuilt_from_its_values_at_send_time(sig):
+    sig.connect(app.record_user, background=True)
+    doomed = User.objects.create(username="grace")
+    pk = doomed.pk
+    with transaction.atomic():
+        sig.send(sender=User, instance=doomed)
+        doomed.delete()
+    [ran] = app.CALLS
+    assert ran["instance"].pk == pk and ran["username"] == "grace"
+    assert ran["in_database"] is False
+
+
+def test_querysets_and_model_classes_travel(sig, user):
+    sig.connect(app.record, background=True)
+    sig.send(sender=User, users=User.objects.filter(pk=user.pk), model=User)
+    [ran] = app.CALLS
+    assert list(ran["users"]) == [user] and ran["model"] is User
+
+
+def test_async_receiver_runs_in_the_worker(sig):
+    sig.connect(app.record_async, background=True)
+    [(_, call)] = sig.send(sender="shop", n=1)
+    assert call.result.return_value == "async" and app.CALLS == [
+        {"sender": "shop", "async": True, "n": 1}
+    ]
+
+
+def test_options_and_the_dummy_backend(sig):
+    with override_settings(TASKS=DUMMY):
+        sig.connect(app.record, background={"queue_name": "mail", "priority": 5})
+        [(_, call)] = sig.send(sender="shop", n=2)
+        assert call.result.task.queue_name == "mail" and call.result.task.priority == 5
+        assert call.result.status == "READY" and app.CALLS == []
+        assert call.result.args[0] == "background_receivers.record"
+
+
+@pytest.mark.parametrize(
+    ("receiver", "why"),
+    [
+        (lambda sender, **kwargs: None, "it is a lambda"),
+        (app.Handlers().method, "it is a bound method"),
+        (functools.partial(app.record), "it is a partial, not a function"),
+    ],
+)
+def test_receivers_a_worker_cannot_import_are_rejected_at_connect(sig, receiver, why):
+    with pytest.raises(
+        TypeError, match=f"cannot be found by an import path in a task worker: {why}"
+    ):
+        sig.connect(receiver, background=True)
+    assert sig.receivers == []
+
+
+def test_nested_function_is_rejected(sig):
+    def nested(sender, **kwargs):
+        pass
+
+    with pytest.raises(TypeError, match="it is defined inside a function"):
+        sig.connect(nested, background=True)
+
+
+def test_bad_options_are_rejected_at_connect(sig):
+    with pytest.raises(TypeError, match="background got unknown task options queue: it takes"):
+        sig.connect(app.record, background={"queue": "x"})
+    with pytest.raises(TypeError, match="background must be True or a dict"):
+        sig.connect(app.record, background="yes")
+    with pytest.raises(TypeError, match="drop on_commit=True"):
+        sig.connect(app.record, background=True, on_commit=True)
+    with pytest.raises(Exception, match="priority"):
+        sig.connect(app.record, background={"priority": 10_000})
+    assert sig.receivers == []
+
+
+def test_disconnect_dispatch_uid_and_introspection(sig):
+    sig.connect(app.record, background=True, dispatch_uid="bg")
+    sig.connect(app.record, background=True, dispatch_uid="bg")
+    [info] = introspect.receivers(sig)
+    assert info.name == "record" and info.module == "background_receivers"
+    assert info.dispatch_uid == "bg" and not info.weak
+    assert sig.disconnect(dispatch_uid="bg")
+    sig.connect(app.record, background=True)
+    assert sig.disconnect(app.record) and sig.receivers == []
+
+
+def test_django_model_signal_with_the_integration(engine, user):
+    import fastsignal.django as fsd
+
+    installed_here = not fsd.is_installed()
+    fsd.install()
+    app.CALLS.clear()
+    try:
+        post_delete.connect(app.record_user, sender=User, background=True)
+        doomed = User.objects.create(username="linus")
+        doomed.delete()
+        [ran] = app.CALLS
+        assert ran["username"] == "linus" and ran["in_database"] is False
+        assert ran["origin"].username == "linus"
+    finally:
+        post_delete.disconnect(app.record_user, sender=User)
+        if installed_here:
+            fsd.uninstall()
+        app.CALLS.clear()
+
+
+def test_without_a_task_framework_connect_says_what_to_install(sig, monkeypatch):
+    monkeypatch.delitem(sys.modules, "fastsignal.tasks", raising=False)
+    monkeypatch.delattr(fastsignal, "tasks", raising=False)
+    for name in ("django.tasks", "django_tasks"):
+        monkeypatch.setitem(sys.modules, name, None)
+    with pytest.raises(ModuleNotFoundError, match=r'pip install "fastsignal\[tasks\]"'):
+        sig.connect(app.record, background=True)
+    assert sig.receivers == []
+
+
+def test_receiver_decorator_takes_background(sig):
+    fastsignal.receiver(sig, background=True)(app.record)
+    [(_, call)] = sig.send(sender="shop")
+    assert isinstance(call, BackgroundCall) and len(app.CALLS) == 1
