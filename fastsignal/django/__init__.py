@@ -2,9 +2,9 @@
 
 Two ways to turn it on; both may be used, installing twice does nothing:
 
-- add ``"fastsignal.django"`` to ``INSTALLED_APPS``: ``install()`` runs in the app's
-  ``ready()``, that is during ``django.setup()``, after every installed app's models
-  have been imported;
+- add ``"fastsignal.django"`` to ``INSTALLED_APPS``, first: ``install()`` runs when
+  ``django.setup()`` creates the app's config, before any app's models are
+  imported or any ``ready()`` runs (see ``apps.FastSignalConfig``);
 - call ``install()`` yourself, as early as you like (the top of ``settings.py``,
   ``manage.py``, ``wsgi.py``/``asgi.py``), before or after ``django.setup()``.
 
