@@ -73,8 +73,12 @@ class BackgroundReceiver:
         self.path = path
         self.task = task  # fastsignal.tasks.run_receiver with the options applied
         self._signal_paths: dict[int, str] = {}
+        self._path_checked = False
 
     def __call__(self, signal: Any, sender: Any, **named: Any) -> BackgroundCall:
+        if not self._path_checked:
+            check_import_path(self.path, self.__wrapped__)
+            self._path_checked = True
         where = f"background receiver {self.path}"
         packed_sender = pack(sender, f"the sender of {where}")
         packed = {key: pack(value, f"argument {key!r} of {where}") for key, value in named.items()}
@@ -96,7 +100,11 @@ class BackgroundReceiver:
         if path is None:
             from .introspect import signals
 
-            found = [name for name, value in signals() if value is signal]
+            found = [
+                name
+                for name, value in signals()
+                if value is signal and not name.startswith(("__main__.", "__mp_main__."))
+            ]
             if not found:
                 raise TypeError(
                     f"background receiver {self.path} was sent {signal!r}, which is not a "
@@ -121,22 +129,39 @@ def import_path(receiver: Callable[..., Any]) -> str:
     elif qualname is None or module is None or "<locals>" in qualname:
         why = "it is defined inside a function"
     else:
-        from importlib import import_module
-
-        path = f"{module}.{qualname}"
-        try:
-            found: Any = import_module(module)
-            for part in qualname.split("."):
-                found = getattr(found, part)
-        except (ImportError, AttributeError):
-            found = None
-        if found is receiver:
-            return path
-        why = f"{path} does not name it"
+        # Whether the path names it is checked at the first send: under
+        # @receiver, the module's name is bound only after the decorator returns.
+        return f"{module}.{qualname}"
     raise TypeError(
         f"background receiver {name} cannot be found by an import path in a task worker: "
         f"{why}. Connect a module-level function."
     )
+
+
+def check_import_path(path: str, receiver: Callable[..., Any]) -> None:
+    """Raise a TypeError unless importing ``path`` gives ``receiver``."""
+    from importlib import import_module
+
+    found: Any = None
+    module_name, names = path, []
+    while module_name:  # the longest importable prefix, then attributes
+        try:
+            found = import_module(module_name)
+            break
+        except ImportError:
+            module_name, _, name = module_name.rpartition(".")
+            names.insert(0, name)
+    try:
+        for name in names:
+            found = getattr(found, name)
+    except AttributeError:
+        found = None
+    if found is not receiver or not module_name:
+        raise TypeError(
+            f"background receiver {path} cannot be found by an import path in a task "
+            f"worker: importing {path} does not give it. Connect a module-level function "
+            "under its own name."
+        )
 
 
 def background_receiver(receiver: Callable[..., Any], options: object) -> BackgroundReceiver:

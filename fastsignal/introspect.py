@@ -191,9 +191,15 @@ def _signal_classes() -> tuple[type, ...]:
     return tuple(classes)
 
 
-def _home_rank(module_name: str) -> tuple[bool, int, str]:
-    # Prefer the module that defines a signal (``….signals``) over re-exports.
-    return (not module_name.rsplit(".", 1)[-1].endswith("signals"), len(module_name), module_name)
+def _home_rank(module_name: str) -> tuple[bool, bool, int, str]:
+    # Prefer an importable module (not the script being run), and the module that
+    # defines a signal (``….signals``) over re-exports.
+    return (
+        module_name in ("__main__", "__mp_main__"),
+        not module_name.rsplit(".", 1)[-1].endswith("signals"),
+        len(module_name),
+        module_name,
+    )
 
 
 def signals(prefix: str = "", classes: tuple[type, ...] | None = None) -> list[tuple[str, Any]]:
@@ -205,7 +211,7 @@ def signals(prefix: str = "", classes: tuple[type, ...] | None = None) -> list[t
     module that looks like its home (``….signals``). Sorted by name.
     """
     classes = _signal_classes() if classes is None else classes
-    best: dict[int, tuple[tuple[tuple[bool, int, str], str], Any]] = {}
+    best: dict[int, tuple[tuple[tuple[bool, bool, int, str], str], Any]] = {}
     for module_name, module in list(sys.modules.items()):
         if module is None or not module_name.startswith(prefix):
             continue

@@ -1,0 +1,9 @@
+from django.db import models
+
+
+class Order(models.Model):
+    reference = models.CharField(max_length=20)
+    total = models.IntegerField(default=0)
+
+
+from . import receivers  # noqa: F401  (connects the receivers)
