@@ -1,18 +1,26 @@
-from collections.abc import Callable
-from typing import Any
+from typing import Final
 
+from ._common import ReceiverItem as ReceiverItem
+from ._common import SignalRecursionError as SignalRecursionError
 from .dispatcher import PySignal as PySignal
 from .dispatcher import Signal as Signal
 from .dispatcher import receiver as receiver
+from .transaction import DEFERRED as DEFERRED
+from .transaction import atomic as atomic
+from .transaction import on_commit as on_commit
+
+__all__ = [
+    "COMPILED",
+    "DEFERRED",
+    "PySignal",
+    "ReceiverItem",
+    "Signal",
+    "SignalRecursionError",
+    "__version__",
+    "atomic",
+    "on_commit",
+    "receiver",
+]
 
 __version__: str
-COMPILED: bool
-DEFERRED: object
-
-class SignalRecursionError(RecursionError):
-    chain: list[tuple[Any, Any, Callable[..., Any]]]
-
-def on_commit(func: Callable[[], object], using: str | None = ..., robust: bool = ...) -> None: ...
-
-# A context manager, also usable as a decorator of sync and async functions.
-def atomic(using: str | None = ...) -> Any: ...
+COMPILED: Final[bool]

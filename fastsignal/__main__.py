@@ -12,7 +12,7 @@ import fastsignal
 from fastsignal._engine import REASON
 
 
-def _version_of(distribution):
+def _version_of(distribution: str) -> str:
     from importlib.metadata import PackageNotFoundError, version
 
     try:
@@ -21,7 +21,7 @@ def _version_of(distribution):
         return "not installed"
 
 
-def describe():
+def describe() -> str:
     """Return the one-line description that ``python -m fastsignal`` prints."""
     engine = "compiled engine" if fastsignal.COMPILED else "pure-Python engine"
     python = f"{platform.python_implementation()} {platform.python_version()}"
@@ -33,7 +33,7 @@ def describe():
     )
 
 
-def main():
+def main() -> int:
     print(describe())
     return 0
 

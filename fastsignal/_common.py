@@ -119,7 +119,7 @@ def debug_checks_enabled() -> bool:
         return False
     debug = _settings_cache.get("DEBUG", _settings_cache)
     if debug is _settings_cache:
-        debug = django_settings().DEBUG  # type: ignore[union-attr]  # the cache's settings
+        debug = django_settings().DEBUG  # type: ignore[union-attr]  # set: the cache is theirs
     return bool(debug)
 
 

@@ -5,11 +5,17 @@ engine; so does an interpreter other than CPython. Otherwise the compiled
 engine is used when it was built, and the pure-Python one when it was not.
 """
 
+from __future__ import annotations
+
 import os
 import platform
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from ._types import Engine
 
 
-def _load():
+def _load() -> tuple[Engine, str]:
     """Return ``(engine module, why it was chosen)``."""
     if os.environ.get("FASTSIGNAL_NO_EXTENSIONS"):
         from . import _engine_py

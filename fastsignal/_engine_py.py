@@ -266,6 +266,7 @@ class Entry:
             obj = _dereference(self.target)
             func = self.func_ref()
             return None if obj is None or func is None else MethodType(func, obj)
+        # The target is typed Any: the receiver itself, or a weak reference to it.
         return self.target() if self.weak else self.target  # type: ignore[no-any-return]
 
     def alive(self) -> bool:
@@ -615,7 +616,7 @@ def _pairs(entries: Iterable[Entry]) -> DeferredPairs:
 def registry_of(signal: object) -> Registry:
     """Return ``signal``'s registry, creating it on first use."""
     try:
-        return signal.__dict__[REGISTRY_ATTR]  # type: ignore[no-any-return]
+        return signal.__dict__[REGISTRY_ATTR]  # type: ignore[no-any-return]  # a Registry
     except KeyError:
         return _create_registry(signal)
 
@@ -635,6 +636,9 @@ def _create_registry(signal: object) -> Registry:
 
 
 # -- functions that serve as methods of a signal class ---------------------------------
+#
+# Those that Django's Signal has too are typed with type comments, not annotations:
+# inspect.signature() shows them as it shows Django's (and the compiled engine's).
 
 
 def _fresh_registry(signal: object) -> Registry:
@@ -713,7 +717,7 @@ def _dispatch(
 # send with nothing connected must cost no more than one in Django.
 
 
-def send(self: SignalLike, sender: Any, **named: Any) -> Responses:
+def send(self, sender, **named):  # type: (SignalLike, Any, **Any) -> Responses
     """Send the signal from ``sender`` to its receivers; return ``[(receiver, response), ...]``.
 
     A receiver's exception propagates and ends the dispatch.
@@ -727,7 +731,7 @@ def send(self: SignalLike, sender: Any, **named: Any) -> Responses:
     return _dispatch(self, state, registry, sender, named, False)
 
 
-def send_robust(self: SignalLike, sender: Any, **named: Any) -> Responses:
+def send_robust(self, sender, **named):  # type: (SignalLike, Any, **Any) -> Responses
     """Like ``send``, but a receiver's ``Exception`` is logged and returned as its response."""
     state = self.__dict__
     registry: Registry | None = state.get(REGISTRY_ATTR)
@@ -743,7 +747,7 @@ send.__qualname__ = "Signal.send"
 send_robust.__qualname__ = "Signal.send_robust"
 
 
-def has_listeners(self: SignalLike, sender: Any = None) -> bool:
+def has_listeners(self, sender=None):  # type: (SignalLike, Any) -> bool
     """Return whether any live receiver would receive a send from ``sender``."""
     state = self.__dict__
     # A _live_receivers patched on the class or on the instance decides who receives.
@@ -764,7 +768,7 @@ def has_listeners(self: SignalLike, sender: Any = None) -> bool:
 has_listeners.__qualname__ = "Signal.has_listeners"
 
 
-def _live_receivers(self: object, sender: Any) -> LiveReceivers:
+def _live_receivers(self, sender):  # type: (object, Any) -> LiveReceivers
     """Return ``(sync_receivers, async_receivers)`` that a send from ``sender`` would call."""
     return registry_of(self).live_receivers(sender)
 
@@ -778,12 +782,12 @@ def _deferred_receivers(self: object, sender: Any) -> DeferredPairs:
     return _pairs(registry.snapshot(sender).deferred)
 
 
-def _clear_dead_receivers(self: object) -> None:
+def _clear_dead_receivers(self):  # type: (object) -> None
     """Drop dead receivers now. The caller holds ``self.lock``, as in Django."""
     registry_of(self).refresh()
 
 
-def _flag_dead_receivers(self: object, reference: object = None) -> None:
+def _flag_dead_receivers(self, reference=None):  # type: (object, object) -> None
     registry_of(self).flag_sender_dead()
 
 

@@ -143,6 +143,7 @@ def check_import_path(path: str, receiver: Callable[..., Any]) -> None:
     from importlib import import_module
 
     found: Any = None
+    names: list[str]
     module_name, names = path, []
     while module_name:  # the longest importable prefix, then attributes
         try:

@@ -1,49 +1,115 @@
 import threading
 from collections.abc import Callable, Hashable
-from types import ModuleType
-from typing import Any, TypeVar
+from typing import Any, Protocol, TypedDict, TypeVar, overload
+
+from ._common import ReceiversAttribute, SenderCacheAttribute
+from ._types import (
+    DeferredPairs,
+    Engine,
+    LiveReceivers,
+    LookupKey,
+    Receiver,
+)
 
 _F = TypeVar("_F", bound=Callable[..., Any])
-_Responses = list[tuple[Callable[..., Any], Any]]
+
+class _Connectable(Protocol):
+    """A signal ``receiver()`` connects to: fastsignal's ``Signal``, Django's, or a subclass."""
+
+    def connect(self, receiver: Callable[..., Any], /, *args: Any, **kwargs: Any) -> object: ...
+
+_S = TypeVar("_S", bound=_Connectable)
+
+class _BackgroundOptions(TypedDict, total=False):
+    """The task options ``background=`` takes as a dict (see ``fastsignal.background``)."""
+
+    queue_name: str
+    priority: int
+    backend: str
 
 ENGINE_ATTRIBUTES: tuple[str, ...]
 
-def engine_attributes(engine: ModuleType) -> dict[str, Any]: ...
+def engine_attributes(engine: Engine) -> dict[str, Any]: ...
 
 class Signal:
-    receivers: list[Any]
+    # Data descriptors: ``receivers`` reads as a list of ``signal.receivers`` items
+    # and can be assigned any iterable of them; ``sender_receivers_cache`` reads as
+    # a ``SenderCacheView`` and ignores assignments.
+    receivers: ReceiversAttribute
     lock: threading.Lock
     use_caching: bool
-    sender_receivers_cache: Any
-    def __init__(self, use_caching: bool = ...) -> None: ...
+    sender_receivers_cache: SenderCacheAttribute
+    def __init__(self, use_caching: bool = False) -> None: ...
     def connect(
         self,
         receiver: Callable[..., Any],
-        sender: object = ...,
-        weak: bool = ...,
-        dispatch_uid: Hashable | None = ...,
-        on_commit: bool = ...,
+        sender: object = None,
+        weak: bool = True,
+        dispatch_uid: Hashable | None = None,
+        on_commit: bool = False,
+        priority: int = 0,
+        background: bool | _BackgroundOptions = False,
     ) -> None: ...
     def disconnect(
         self,
-        receiver: Callable[..., Any] | None = ...,
-        sender: object = ...,
-        dispatch_uid: Hashable | None = ...,
+        receiver: Callable[..., Any] | None = None,
+        sender: object = None,
+        dispatch_uid: Hashable | None = None,
     ) -> bool: ...
-    def has_listeners(self, sender: object = ...) -> bool: ...
-    def send(self, sender: object, **named: Any) -> _Responses: ...
-    def send_robust(self, sender: object, **named: Any) -> _Responses: ...
+    def has_listeners(self, sender: object = None) -> bool: ...
+    # The response of a receiver connected with on_commit=True is fastsignal.DEFERRED;
+    # with send_robust, that of a receiver that raised is its Exception.
+    def send(self, sender: object, **named: Any) -> list[tuple[Callable[..., Any], Any]]: ...
+    def send_robust(self, sender: object, **named: Any) -> list[tuple[Callable[..., Any], Any]]: ...
     def send_on_commit(
-        self, sender: object, using: str | None = ..., robust: bool = ..., **named: Any
+        self, sender: object, using: str | None = None, robust: bool = False, **named: Any
     ) -> None: ...
-    async def asend(self, sender: object, **named: Any) -> _Responses: ...
-    async def asend_robust(self, sender: object, **named: Any) -> _Responses: ...
-    def _live_receivers(
-        self, sender: object
-    ) -> tuple[list[Callable[..., Any]], list[Callable[..., Any]]]: ...
+    async def asend(self, sender: object, **named: Any) -> list[tuple[Callable[..., Any], Any]]: ...
+    async def asend_robust(
+        self, sender: object, **named: Any
+    ) -> list[tuple[Callable[..., Any], Any]]: ...
+    def _live_receivers(self, sender: object) -> LiveReceivers: ...
+    def _deferred_receivers(self, sender: object) -> DeferredPairs: ...
     def _clear_dead_receivers(self) -> None: ...
+    def _flag_dead_receivers(self, reference: object = None) -> None: ...
+    def _connect_receiver(
+        self,
+        lookup_key: LookupKey,
+        receiver: Receiver,
+        sender: object,
+        weak: bool,
+        is_async: bool,
+        on_commit: bool = False,
+        priority: int = 0,
+    ) -> None: ...
+    def _disconnect_receiver(self, lookup_key: LookupKey) -> bool: ...
 
-class PySignal(Signal): ...
+class PySignal(Signal):
+    """``Signal`` on the pure-Python engine, whatever engine ``Signal`` uses."""
 
-# ``signal`` is a signal (fastsignal's or Django's) or a list or tuple of them.
-def receiver(signal: Any, **kwargs: Any) -> Callable[[_F], _F]: ...
+# ``signal`` is a signal (fastsignal's, Django's, or a subclass such as ModelSignal)
+# or a list or tuple of them; the keyword arguments go to each one's ``connect``.
+@overload
+def receiver(
+    signal: _Connectable | list[_Connectable] | tuple[_Connectable, ...],
+    *,
+    sender: object = None,
+    weak: bool = True,
+    dispatch_uid: Hashable | None = None,
+    on_commit: bool = False,
+    priority: int = 0,
+    background: bool | _BackgroundOptions = False,
+    **kwargs: Any,
+) -> Callable[[_F], _F]: ...
+@overload
+def receiver(
+    signal: list[_S],
+    *,
+    sender: object = None,
+    weak: bool = True,
+    dispatch_uid: Hashable | None = None,
+    on_commit: bool = False,
+    priority: int = 0,
+    background: bool | _BackgroundOptions = False,
+    **kwargs: Any,
+) -> Callable[[_F], _F]: ...

@@ -109,14 +109,27 @@ decided here:
   from inside a running event loop asgiref raises ``RuntimeError``.
 """
 
+from __future__ import annotations
+
 import contextvars
 import functools
 import logging
 import threading
 import weakref
-from typing import Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Any, Protocol, overload, runtime_checkable
 
-from ._common import django_settings, is_async_callable, receiver_name
+# is_async_callable is asgiref's or inspect's iscoroutinefunction, chosen at import.
+from ._common import django_settings, is_async_callable, receiver_name  # type: ignore[attr-defined]
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Coroutine
+    from types import TracebackType
+    from typing import Final, Literal, ParamSpec, TypeVar
+
+    from ._types import DeferredPairs, Receiver, ReceiverRef, Responses, SignalLike
+
+    _P = ParamSpec("_P")
+    _R = TypeVar("_R")
 
 __all__ = [
     "DEFERRED",
@@ -144,16 +157,16 @@ class _Deferred:
 
     __slots__ = ()
 
-    def __repr__(self):
+    def __repr__(self) -> str:
         return "<DEFERRED>"
 
-    def __reduce__(self):
+    def __reduce__(self) -> str:
         return "DEFERRED"
 
 
 #: The response recorded by ``send()`` for a receiver connected with
 #: ``on_commit=True``: its call was handed to ``on_commit``.
-DEFERRED = _Deferred()
+DEFERRED: Final = _Deferred()
 
 
 # --------------------------------------------------------------------------
@@ -172,42 +185,42 @@ class TransactionBackend(Protocol):
     ``func`` is known to be callable.
     """
 
-    def on_commit(self, func, using, robust) -> None: ...
+    def on_commit(self, func: Callable[[], object], using: str | None, robust: bool) -> None: ...
 
 
 class DjangoBackend:
     """Delegates to ``django.db.transaction.on_commit``."""
 
-    def on_commit(self, func, using, robust):
+    def on_commit(self, func: Callable[[], object], using: str | None, robust: bool) -> None:
         from django.db import transaction
 
         transaction.on_commit(func, using=using, robust=robust)
 
-    def __repr__(self):
+    def __repr__(self) -> str:
         return "<fastsignal.transaction.DjangoBackend>"
 
 
 class StandaloneBackend:
     """fastsignal's own scope: the blocks opened with ``atomic()``."""
 
-    def on_commit(self, func, using, robust):
+    def on_commit(self, func: Callable[[], object], using: str | None, robust: bool) -> None:
         _standalone_on_commit(func, using, robust)
 
-    def __repr__(self):
+    def __repr__(self) -> str:
         return "<fastsignal.transaction.StandaloneBackend>"
 
 
 _DJANGO = DjangoBackend()
 _STANDALONE = StandaloneBackend()
-_backend = None  # None: choose per call
+_backend: TransactionBackend | None = None  # None: choose per call
 
 
-def _django_configured():
+def _django_configured() -> bool:
     settings = django_settings()
     return settings is not None and settings.configured
 
 
-def get_backend():
+def get_backend() -> TransactionBackend:
     """Return the backend that ``on_commit`` uses now.
 
     The one given to ``set_backend``; by default ``DjangoBackend`` when Django is
@@ -218,7 +231,7 @@ def get_backend():
     return _DJANGO if _django_configured() else _STANDALONE
 
 
-def set_backend(backend):
+def set_backend(backend: TransactionBackend | None) -> TransactionBackend | None:
     """Make ``backend`` receive every ``on_commit`` call; return the previous one.
 
     ``None`` restores the default choice (see ``get_backend``). The previous
@@ -232,7 +245,7 @@ def set_backend(backend):
     return previous
 
 
-def on_commit(func, using=None, robust=False):
+def on_commit(func: Callable[[], object], using: str | None = None, robust: bool = False) -> None:
     """Register ``func`` to be called when the current transaction commits.
 
     If that transaction (or the savepoint ``func`` was registered in) is rolled
@@ -256,41 +269,44 @@ class _Block:
 
     __slots__ = ("callbacks", "open", "parent")
 
-    def __init__(self, parent):
+    def __init__(self, parent: _Block | None) -> None:
         self.parent = parent  # the enclosing block, or None for an outermost one
-        self.callbacks = []  # [(func, robust), ...] in registration order
+        # [(func, robust), ...] in registration order
+        self.callbacks: list[tuple[Callable[[], object], bool]] = []
         self.open = True
 
 
 #: ``{alias: innermost block entered in this context}`` (never mutated: replaced),
 #: or ``None`` outside every block.
-_blocks = contextvars.ContextVar("fastsignal_atomic_blocks", default=None)
+_blocks: contextvars.ContextVar[dict[str, _Block] | None] = contextvars.ContextVar(
+    "fastsignal_atomic_blocks", default=None
+)
 #: Guards blocks' ``callbacks`` and ``open``: a copied context can reach a block
 #: from another thread (``asyncio.to_thread``, ``sync_to_async``).
 _lock = threading.Lock()
 
 
-def _alias(using):
+def _alias(using: str | None) -> str:
     return DEFAULT_ALIAS if using is None else using
 
 
-def _nearest_open(block):
+def _nearest_open(block: _Block | None) -> _Block | None:
     while block is not None and not block.open:
         block = block.parent
     return block
 
 
-def _current_block(alias):
+def _current_block(alias: str) -> _Block | None:
     blocks = _blocks.get()
     return _nearest_open(blocks.get(alias)) if blocks else None
 
 
-def in_atomic_block(using=None):
+def in_atomic_block(using: str | None = None) -> bool:
     """Whether the caller is inside an open standalone ``atomic()`` block for ``using``."""
     return _current_block(_alias(using)) is not None
 
 
-def _call(func, robust, during_transaction):
+def _call(func: Callable[[], object], robust: bool, during_transaction: bool) -> None:
     if not robust:
         func()
         return
@@ -307,7 +323,7 @@ def _call(func, robust, during_transaction):
         )
 
 
-def _standalone_on_commit(func, using, robust):
+def _standalone_on_commit(func: Callable[[], object], using: str | None, robust: bool) -> None:
     alias = _alias(using)
     with _lock:
         block = _current_block(alias)
@@ -327,17 +343,22 @@ class Atomic:
 
     __slots__ = ("using",)
 
-    def __init__(self, using=None):
+    def __init__(self, using: str | None = None) -> None:
         self.using = using
 
-    def __enter__(self):
+    def __enter__(self) -> None:
         alias = _alias(self.using)
         blocks = _blocks.get() or {}
         with _lock:
             parent = _nearest_open(blocks.get(alias))
         _blocks.set({**blocks, alias: _Block(parent)})
 
-    def __exit__(self, exc_type, exc_value, traceback):
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc_value: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> Literal[False]:
         alias = _alias(self.using)
         blocks = _blocks.get()
         block = blocks.get(alias) if blocks else None
@@ -345,7 +366,7 @@ class Atomic:
             raise RuntimeError(
                 f"atomic(using={self.using!r}) exited in a context where it was not entered."
             )
-        rest = dict(blocks)
+        rest: dict[str, _Block] = dict(blocks)  # type: ignore[arg-type]  # holds ``block``
         if block.parent is None:
             del rest[alias]
         else:
@@ -366,29 +387,39 @@ class Atomic:
             _call(func, robust, during_transaction=True)
         return False
 
-    def __call__(self, func):
+    @overload
+    def __call__(
+        self, func: Callable[_P, Coroutine[Any, Any, _R]]
+    ) -> Callable[_P, Coroutine[Any, Any, _R]]: ...
+    @overload
+    def __call__(self, func: Callable[_P, _R]) -> Callable[_P, _R]: ...
+    def __call__(self, func: Callable[_P, Any]) -> Callable[_P, Any]:
         """Decorate ``func`` (plain or ``async def``) to run inside this block."""
         if is_async_callable(func):
 
             @functools.wraps(func)
-            async def run_atomic_async(*args, **kwargs):
+            async def run_atomic_async(*args: _P.args, **kwargs: _P.kwargs) -> Any:
                 with self:
                     return await func(*args, **kwargs)
 
             return run_atomic_async
 
         @functools.wraps(func)
-        def run_atomic(*args, **kwargs):
+        def run_atomic(*args: _P.args, **kwargs: _P.kwargs) -> Any:
             with self:
                 return func(*args, **kwargs)
 
         return run_atomic
 
-    def __repr__(self):
+    def __repr__(self) -> str:
         return f"<fastsignal.transaction.atomic(using={self.using!r})>"
 
 
-def atomic(using=None):
+@overload
+def atomic(using: Callable[_P, _R]) -> Callable[_P, _R]: ...
+@overload
+def atomic(using: str | None = None) -> Atomic: ...
+def atomic(using: str | Callable[_P, _R] | None = None) -> Atomic | Callable[_P, _R]:
     """Open a standalone transaction block: a context manager and a decorator.
 
     Nested blocks are savepoints. ``using`` names an independent scope (default
@@ -414,7 +445,14 @@ class _DeferredReceiver:
     # 5.2 reads ``func.__qualname__`` there).
     __slots__ = ("__qualname__", "is_async", "named", "ref", "sender", "signal")
 
-    def __init__(self, signal, sender, named, receiver, ref):
+    def __init__(
+        self,
+        signal: SignalLike,
+        sender: Any,
+        named: dict[str, Any],
+        receiver: Receiver,
+        ref: ReceiverRef,
+    ) -> None:
         self.signal = signal
         self.sender = sender
         self.named = named
@@ -423,12 +461,12 @@ class _DeferredReceiver:
         self.__qualname__ = receiver_name(receiver)
 
     @property
-    def receiver(self):
+    def receiver(self) -> Receiver | None:
         """The receiver, or ``None`` if it was weakly connected and has died."""
         ref = self.ref
         return ref() if isinstance(ref, weakref.ReferenceType) else ref
 
-    def __call__(self):
+    def __call__(self) -> Any:
         receiver = self.receiver
         if receiver is None:
             return None  # weakly connected and garbage collected: disconnected
@@ -438,11 +476,13 @@ class _DeferredReceiver:
             receiver = async_to_sync(receiver)
         return receiver(signal=self.signal, sender=self.sender, **self.named)
 
-    def __repr__(self):
+    def __repr__(self) -> str:
         return f"<deferred receiver {self.__qualname__}>"
 
 
-def defer_receivers(signal, sender, named, receivers, robust):
+def defer_receivers(
+    signal: SignalLike, sender: Any, named: dict[str, Any], receivers: DeferredPairs, robust: bool
+) -> Responses:
     """Hand each of ``receivers`` to ``on_commit``; return their ``send()`` results.
 
     Called by the engine during ``send``/``send_robust`` after the immediate
@@ -455,7 +495,7 @@ def defer_receivers(signal, sender, named, receivers, robust):
     """
     using = named.get("using")
     backend = get_backend()
-    responses = []
+    responses: Responses = []
     for receiver, ref in receivers:
         backend.on_commit(_DeferredReceiver(signal, sender, named, receiver, ref), using, robust)
         responses.append((receiver, DEFERRED))
@@ -467,7 +507,9 @@ class _DeferredSend:
 
     __slots__ = ("__qualname__", "named", "robust", "sender", "signal")
 
-    def __init__(self, signal, sender, named, robust):
+    def __init__(
+        self, signal: SignalLike, sender: Any, named: dict[str, Any], robust: bool
+    ) -> None:
         self.signal = signal
         self.sender = sender
         self.named = named
@@ -475,16 +517,18 @@ class _DeferredSend:
         method = "send_robust" if robust else "send"
         self.__qualname__ = f"{type(signal).__qualname__}.{method}"
 
-    def __call__(self):
+    def __call__(self) -> Responses:
         if self.robust:
             return self.signal.send_robust(self.sender, **self.named)
         return self.signal.send(self.sender, **self.named)
 
-    def __repr__(self):
+    def __repr__(self) -> str:
         return f"<deferred {self.__qualname__} of {self.signal!r}>"
 
 
-def send_on_commit(signal, sender, using=None, robust=False, **named):
+def send_on_commit(
+    signal: SignalLike, sender: Any, using: str | None = None, robust: bool = False, **named: Any
+) -> None:
     """Send ``signal`` when the current transaction commits (``Signal.send_on_commit``).
 
     At commit, calls ``signal.send(sender, **named)``, or

@@ -217,6 +217,7 @@ def _swap_model_signal_connect(install: bool) -> None:
     """Install or restore ``ModelSignal.connect`` (Django's has no ``on_commit``)."""
     from django.db.models.signals import ModelSignal
 
+    # Assigning to a method is what install() is for: mypy flags it (method-assign).
     if install:
         _state.model_connect = ModelSignal.__dict__["connect"]
         ModelSignal.connect = _model_signal_connect  # type: ignore[method-assign]
@@ -303,7 +304,7 @@ def uninstall() -> bool:
         if not _state.installed:
             return False
         cls = _django_signal_class()
-        engine: Engine = _state.engine  # type: ignore[assignment]  # set by install()
+        engine: Engine = _state.engine  # type: ignore[assignment]  # set while installed
         # 1. Read each signal's receivers while fastsignal's attributes are in place.
         snapshots: list[tuple[Any, list[ReceiversItem]]] = []
         for signal in _django_signals(cls):
@@ -462,6 +463,7 @@ def is_accelerated(signal: object) -> bool:
     such a signal is still accelerated, but looks its receivers up through the
     override on every send.
     """
+    # _state.engine is set while installed.
     engine: Engine = _state.engine if _state.installed else _engine.engine  # type: ignore[assignment]
     cls = type(signal)
     if inspect.getattr_static(cls, "receivers", None) is not engine.receivers:

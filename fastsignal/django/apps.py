@@ -1,5 +1,7 @@
 """The Django app: ``"fastsignal.django"`` in ``INSTALLED_APPS`` installs fastsignal."""
 
+from types import ModuleType
+
 from django.apps import AppConfig
 
 
@@ -23,7 +25,7 @@ class FastSignalConfig(AppConfig):
     label = "fastsignal"
     verbose_name = "fastsignal"
 
-    def __init__(self, app_name, app_module):
+    def __init__(self, app_name: str, app_module: ModuleType | None) -> None:
         super().__init__(app_name, app_module)
         from . import install
 
