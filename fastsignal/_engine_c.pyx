@@ -318,10 +318,9 @@ cdef class Snapshot:
     cdef readonly tuple async_
     cdef readonly tuple deferred
 
-    def __init__(self, list entries, bint ranked):
-        """``entries`` in connection order; ``ranked``: some may have a priority."""
-        if ranked:
-            entries = sorted(entries, key=_by_rank)  # stable: connection order within a rank
+    def __init__(self, list entries):
+        """``entries`` in connection order; kept in call order (see ``_call_order``)."""
+        entries = _call_order(entries)
         sync = []
         async_ = []
         deferred = []
@@ -339,6 +338,18 @@ cdef class Snapshot:
 def _by_rank(Entry entry):
     """Sort key for call order: higher priority first (a stable sort keeps ``seq`` order)."""
     return -entry.priority
+
+
+cdef list _call_order(list entries):
+    """``entries`` (in connection order) in call order: by priority, then connection.
+
+    Decided from the entries themselves, as in ``_engine_py``: ``Indexes.ranked``
+    serves only mutations, which hold the lock.
+    """
+    for entry in entries:
+        if (<Entry>entry).priority:
+            return sorted(entries, key=_by_rank)  # stable: connection order within a rank
+    return entries
 
 
 cdef list _merge_by_seq(list first, list second):
@@ -584,11 +595,7 @@ cdef class Registry:
         cdef list items
         if self.list is not None:
             return self.list
-        cdef Indexes indexes = self.indexes
-        entries = PyDict_Values(indexes.entries)  # connection order
-        if indexes.ranked:
-            entries.sort(key=_by_rank)
-        items = [(<Entry>e).item for e in entries]
+        items = [(<Entry>e).item for e in _call_order(PyDict_Values(self.indexes.entries))]
         if self.unchanged_since(version):
             self.list = items
             self.list_len = len(items)
@@ -672,13 +679,12 @@ cdef class Registry:
         if found == NULL:
             snap = indexes.any_snapshot
             if snap is None:
-                snap = Snapshot(PyDict_Values(indexes.any_sender), indexes.ranked != 0)
+                snap = Snapshot(PyDict_Values(indexes.any_sender))
                 if self.unchanged_since(version):
                     indexes.any_snapshot = snap
             return snap
         own = <dict>found  # a reference of our own before anything allocates
-        snap = Snapshot(_merge_by_seq(PyDict_Values(own), PyDict_Values(indexes.any_sender)),
-                        indexes.ranked != 0)
+        snap = Snapshot(_merge_by_seq(PyDict_Values(own), PyDict_Values(indexes.any_sender)))
         if self.unchanged_since(version):
             indexes.prepared[sender_key] = snap
         return snap

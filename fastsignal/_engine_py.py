@@ -131,6 +131,11 @@ sender's snapshot). What makes this safe:
 - **Lists are built without running user code.** A send copies an index with
   ``list(d.values())``, which runs no Python code and so cannot see the dict
   change size under it, and orders the copy by ``seq``.
+- **Call order comes from the entries read.** A snapshot or a ``receivers``
+  list is sorted by priority when one of the entries it holds has one
+  (``_call_order``); ``Indexes.ranked``, which a mutation updates in a
+  separate step from the dicts, is read only by mutations, under the lock.
+  Priorities are ints, so sorting runs no user code.
 - **No re-entrant deadlock.** A finalizer that sends the signal while this
   thread is inside a mutation (garbage collection can run one at any
   allocation) finds the registry marked as being written by this thread and
@@ -196,6 +201,18 @@ _by_seq = operator.attrgetter("seq")
 def _by_rank(entry: Entry) -> int:
     """Sort key for call order: higher priority first (a stable sort keeps ``seq`` order)."""
     return -entry.priority
+
+
+def _call_order(entries: list[Entry]) -> list[Entry]:
+    """``entries`` (in connection order) in call order: by priority, then connection.
+
+    Decided from the entries themselves, not from ``Indexes.ranked``: a read
+    without the lock may run while a mutation has changed one but not the other.
+    """
+    for entry in entries:
+        if entry.priority:
+            return sorted(entries, key=_by_rank)  # stable: connection order within a rank
+    return entries
 
 
 _get_ident = threading.get_ident
@@ -288,10 +305,9 @@ class Snapshot:
 
     __slots__ = ("async_", "deferred", "entries", "sync")
 
-    def __init__(self, entries: list[Entry], ranked: bool) -> None:
-        """``entries`` in connection order; ``ranked``: some may have a priority."""
-        if ranked:
-            entries = sorted(entries, key=_by_rank)  # stable: connection order within a rank
+    def __init__(self, entries: list[Entry]) -> None:
+        """``entries`` in connection order; kept in call order (see ``_call_order``)."""
+        entries = _call_order(entries)
         self.entries = tuple(entries)
         immediate = [e for e in entries if not e.deferred]
         self.sync = tuple(e for e in immediate if not e.is_async)
@@ -497,11 +513,7 @@ class Registry:
         # Built without the lock (a finalizer that connects may run here), then
         # kept only if no mutation started meanwhile, as _publish does.
         version = self.version
-        indexes = self.indexes
-        entries = list(indexes.entries.values())  # connection order
-        if indexes.ranked:
-            entries.sort(key=_by_rank)
-        items = [e.item for e in entries]
+        items = [e.item for e in _call_order(list(self.indexes.entries.values()))]
         if not version & 1 and self.lock.acquire(False):
             try:
                 if self.version == version and self.list is None:
@@ -570,13 +582,13 @@ class Registry:
         if own is None:
             snap = indexes.any_snapshot
             if snap is None:
-                snap = Snapshot(list(indexes.any_sender.values()), bool(indexes.ranked))
+                snap = Snapshot(list(indexes.any_sender.values()))
                 self._publish(version, indexes, None, snap)
             return snap
         merged = list(own.values())
         merged += list(indexes.any_sender.values())
         merged.sort(key=_by_seq)
-        snap = Snapshot(merged, bool(indexes.ranked))
+        snap = Snapshot(merged)
         self._publish(version, indexes, sender_key, snap)
         return snap
 

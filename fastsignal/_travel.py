@@ -11,10 +11,16 @@ turns them back in the worker:
   and is not in the database (``instance._state.adding`` is true);
 - a model class travels as its label; a queryset as its model label and the
   primary keys it matched (it comes back as a queryset of those keys);
-- a set or frozenset as its items (it comes back as the same type);
+- a set or frozenset of strings, numbers, booleans and ``None`` as its items
+  (it comes back as the same type);
 - JSON values (``None``, booleans, numbers, strings, lists and tuples, and
   dicts with string keys) as themselves; tuples come back as lists, as with any
-  JSON task argument.
+  JSON task argument, and subclasses (a ``str`` Enum, an ``IntEnum``) as the
+  plain value.
+
+The database alias of an instance or queryset travels too, and rows are
+fetched through the model's base manager, so a default manager that hides
+rows does not hide them from the worker.
 
 Anything else cannot travel: ``pack`` raises ``TypeError`` naming the argument.
 Tagged values are dicts with one key, ``"__fastsignal__"``.
@@ -34,19 +40,28 @@ class CannotTravel(TypeError):
 
 def pack(value: Any, where: str) -> Any:
     """``value`` as JSON values; ``where`` names it in the error if it cannot travel."""
-    if value is None or isinstance(value, (bool, str)):
+    # Subclasses (a str Enum, an IntEnum) become the plain value, as in a worker.
+    if value is None or isinstance(value, bool):
         return value
+    if isinstance(value, str):
+        return str.__str__(value)
     if isinstance(value, int):
         return int(value)
     if isinstance(value, float):
         if not math.isfinite(value):
             raise CannotTravel(f"{where} is {value!r}, which JSON cannot hold")
-        return value
+        return float(value)
     if isinstance(value, (list, tuple)):
         return [pack(item, f"{where}[{index}]") for index, item in enumerate(value)]
     if isinstance(value, (set, frozenset)):
         kind = "frozenset" if isinstance(value, frozenset) else "set"
         items = [pack(item, f"{where} item") for item in value]
+        for item in items:
+            if isinstance(item, (list, dict)):  # would come back unhashable
+                raise CannotTravel(
+                    f"{where} holds a tuple or a tagged value; only sets of strings, numbers, "
+                    "booleans and None can travel"
+                )
         return {TAG: kind, "items": items}
     if isinstance(value, dict):
         packed = {}
@@ -76,7 +91,7 @@ def _pack_django(value: Any) -> dict[str, Any] | None:
         return {
             TAG: "instance",
             "model": value._meta.label,
-            "pk": pack(value.pk, "the primary key"),
+            "pk": _pack_pk(value.pk),
             "db": value._state.db,
             "row": serializers.serialize("json", [value]),
         }
@@ -84,9 +99,18 @@ def _pack_django(value: Any) -> dict[str, Any] | None:
         model: Any = value
         return {TAG: "model", "model": model._meta.label}
     if isinstance(value, models.QuerySet):
-        pks = [pack(pk, "a primary key") for pk in value.values_list("pk", flat=True)]
+        pks = [_pack_pk(pk) for pk in value.values_list("pk", flat=True)]
         return {TAG: "queryset", "model": value.model._meta.label, "db": value.db, "pks": pks}
     return None
+
+
+def _pack_pk(pk: Any) -> Any:
+    """A primary key as JSON: UUIDs, dates, decimals as Django's JSON encoder writes them."""
+    if isinstance(pk, (int, str)) and not isinstance(pk, bool):
+        return pk
+    from django.core.serializers.json import DjangoJSONEncoder
+
+    return DjangoJSONEncoder().default(pk)
 
 
 def _django_models() -> Any:
@@ -117,19 +141,23 @@ def unpack(value: Any) -> Any:
     model = apps.get_model(value["model"])
     if kind == "model":
         return model
+    # The base manager: a default manager may hide rows (archived, soft-deleted).
+    manager = model._base_manager.using(value["db"])
+    to_python = model._meta.pk.to_python
     if kind == "queryset":
-        return model._default_manager.using(value["db"]).filter(pk__in=value["pks"])
+        return manager.filter(pk__in=[to_python(pk) for pk in value["pks"]])
     if kind == "instance":
-        return _instance(model, value)
+        return _instance(manager, to_python(value["pk"]), value)
     raise ValueError(f"unknown travelling value {value!r}")
 
 
-def _instance(model: Any, value: dict[str, Any]) -> Any:
-    manager = model._default_manager.using(value["db"]) if value["db"] else model._default_manager
-    instance = manager.filter(pk=value["pk"]).first()
+def _instance(manager: Any, pk: Any, value: dict[str, Any]) -> Any:
+    instance = manager.filter(pk=pk).first()
     if instance is not None:
         return instance
     from django.core import serializers
 
     [rebuilt] = serializers.deserialize("json", value["row"])
-    return rebuilt.object  # not in the database: _state.adding is true
+    instance = rebuilt.object  # not in the database: _state.adding is true
+    instance._state.db = value["db"]
+    return instance

@@ -158,7 +158,7 @@ class Signal:
         if type(priority) is not int:
             priority = check_priority(priority)
         lookup_key = _lookup_key(receiver, sender, dispatch_uid)
-        if background:
+        if background is not False and background is not None:
             if on_commit:
                 raise TypeError(
                     "background receivers always wait for the commit: drop on_commit=True"

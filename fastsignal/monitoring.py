@@ -26,14 +26,15 @@ from __future__ import annotations
 
 import contextvars
 import functools
+import logging
 import threading
 import time
-from contextlib import ExitStack, contextmanager
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
 
 from . import _common, _engine_py
-from ._common import call_receivers, receiver_name
+from ._common import call_receivers, receiver_name, signal_recursion_error
 from ._engine import engine
 
 if TYPE_CHECKING:
@@ -66,6 +67,7 @@ class Observer(Protocol):
 
 
 _lock = threading.Lock()
+logger = logging.getLogger("fastsignal.monitoring")
 
 
 def _publish(observers: tuple[Observer, ...]) -> None:
@@ -101,9 +103,49 @@ def observing(observer: Observer) -> Iterator[Observer]:
 # -- the observed path ---------------------------------------------------------------
 
 
-def _enter(stack: ExitStack, context: AbstractContextManager[object] | None) -> None:
-    if context is not None:
-        stack.enter_context(context)
+class _Observed:
+    """The observers' context managers around one send or one call, kept from harming it.
+
+    An observer that raises (from ``send``/``receiver``, or entering or leaving
+    its context manager) is logged on logger ``fastsignal.monitoring`` and left
+    out; the send's own outcome is unchanged, and no observer can swallow a
+    receiver's exception.
+    """
+
+    __slots__ = ("contexts", "factories")
+
+    def __init__(self, factories: list[Callable[[], AbstractContextManager[object] | None]]):
+        self.factories = factories
+        self.contexts: list[AbstractContextManager[object]] = []
+
+    def __enter__(self) -> None:
+        for factory in self.factories:
+            try:
+                context = factory()
+                if context is not None:
+                    context.__enter__()
+                    self.contexts.append(context)
+            except Exception:
+                logger.exception("fastsignal observer failed; it is skipped for this send")
+
+    def __exit__(self, *exc_info: Any) -> None:
+        for context in reversed(self.contexts):
+            try:
+                context.__exit__(*exc_info)
+            except Exception:
+                logger.exception("fastsignal observer failed; it is skipped for this send")
+
+
+def _around_send(
+    signal: Any, sender: Any, named: dict[str, Any], observers: tuple[Observer, ...]
+) -> _Observed:
+    return _Observed([functools.partial(o.send, signal, sender, named) for o in observers])
+
+
+def _around_call(
+    signal: Any, sender: Any, receiver: Receiver, observers: tuple[Observer, ...]
+) -> _Observed:
+    return _Observed([functools.partial(o.receiver, signal, sender, receiver) for o in observers])
 
 
 def _sync_observed(
@@ -111,9 +153,7 @@ def _sync_observed(
 ) -> Receiver:
     @functools.wraps(receiver)
     def observed(**kwargs: Any) -> Any:
-        with ExitStack() as stack:
-            for observer in observers:
-                _enter(stack, observer.receiver(signal, sender, receiver))
+        with _around_call(signal, sender, receiver, observers):
             return receiver(**kwargs)
 
     return observed
@@ -124,9 +164,7 @@ def _async_observed(
 ) -> Receiver:
     @functools.wraps(receiver)
     async def observed(**kwargs: Any) -> Any:
-        with ExitStack() as stack:
-            for observer in observers:
-                _enter(stack, observer.receiver(signal, sender, receiver))
+        with _around_call(signal, sender, receiver, observers):
             return await receiver(**kwargs)
 
     return observed
@@ -139,14 +177,22 @@ def _restore(originals: list[Receiver], responses: Responses) -> Responses:
     ]
 
 
-@contextmanager
-def _observed_send(
-    signal: Any, sender: Any, named: dict[str, Any], observers: tuple[Observer, ...]
-) -> Iterator[None]:
-    with ExitStack() as stack:
-        for observer in observers:
-            _enter(stack, observer.send(signal, sender, named))
-        yield
+def _call_until_failure(
+    signal: Any,
+    sender: Any,
+    named: dict[str, Any],
+    receivers: list[Receiver],
+    wrapped: list[Receiver],
+) -> Responses:
+    """Call each wrapped receiver in turn, as ``send`` does, naming a save loop."""
+    responses: Responses = []
+    receiver = None
+    try:
+        for receiver, call in zip(receivers, wrapped, strict=True):
+            responses.append((receiver, call(signal=signal, sender=sender, **named)))
+    except RecursionError as err:
+        raise signal_recursion_error(err, signal, sender, receiver) from None
+    return responses
 
 
 def send_observed(
@@ -157,10 +203,15 @@ def send_observed(
     observers: tuple[Observer, ...],
 ) -> Responses:
     """``send``/``send_robust`` with each observer around the send and each call."""
-    with _observed_send(signal, sender, named, observers):
+    with _around_send(signal, sender, named, observers):
         sync_receivers, async_receivers = signal._live_receivers(sender)
         wrapped = [_sync_observed(r, signal, sender, observers) for r in sync_receivers]
-        responses = _restore(sync_receivers, call_receivers(signal, sender, named, wrapped, robust))
+        if robust:
+            responses = _restore(
+                sync_receivers, call_receivers(signal, sender, named, wrapped, True)
+            )
+        else:
+            responses = _call_until_failure(signal, sender, named, sync_receivers, wrapped)
         if async_receivers:
             from ._async import send_async_receivers
 
@@ -181,7 +232,7 @@ async def asend_observed(
     """``asend``/``asend_robust`` with each observer around the send and each call."""
     from ._async import asend_to
 
-    with _observed_send(signal, sender, named, observers):
+    with _around_send(signal, sender, named, observers):
         sync_receivers, async_receivers = signal._live_receivers(sender)
         responses = await asend_to(
             signal,

@@ -76,7 +76,15 @@ import inspect
 import reprlib
 import threading
 import weakref
-from collections.abc import Callable, Coroutine, Hashable, Iterator, Sequence
+from collections.abc import (
+    AsyncGenerator,
+    Callable,
+    Coroutine,
+    Generator,
+    Hashable,
+    Iterator,
+    Sequence,
+)
 from contextlib import contextmanager
 from types import TracebackType
 from typing import Any, Literal, TypeVar, cast, overload
@@ -471,6 +479,27 @@ class MutedSignals:
         tasks) are muted until the last of them returns. A coroutine function
         stays one, muted from its first step until it returns.
         """
+        if inspect.isgeneratorfunction(func):
+            generator_func = cast("Callable[..., Generator[Any, Any, Any]]", func)
+
+            @functools.wraps(func)
+            def generator_wrapper(*args: Any, **kwargs: Any) -> Any:
+                # Muted for as long as the generator runs, suspended or not
+                # (a pytest yield fixture mutes the test it serves).
+                with self._copy():
+                    return (yield from generator_func(*args, **kwargs))
+
+            return cast("_F", generator_wrapper)
+        if inspect.isasyncgenfunction(func):
+            async_generator_func = cast("Callable[..., AsyncGenerator[Any, Any]]", func)
+
+            @functools.wraps(func)
+            async def async_generator_wrapper(*args: Any, **kwargs: Any) -> Any:
+                with self._copy():
+                    async for item in async_generator_func(*args, **kwargs):
+                        yield item
+
+            return cast("_F", async_generator_wrapper)
         if _is_coroutine_function(func):
             async_func = cast("Callable[..., Coroutine[Any, Any, Any]]", func)
 
@@ -523,10 +552,19 @@ def muted(*signals: Any, sender: Any = None) -> MutedSignals:
 # -- connected --------------------------------------------------------------------------
 
 
-def _is_connected(signal: Any, receiver: object, sender: Any, dispatch_uid: Any) -> bool:
-    """Whether ``receiver`` (or ``dispatch_uid``) is connected for ``sender`` already."""
+def _is_connected(
+    signal: Any, receiver: object, sender: Any, dispatch_uid: Any, apps: Any = None
+) -> bool | None:
+    """Whether ``receiver`` (or ``dispatch_uid``) is connected for ``sender`` already;
+    ``None`` when that cannot be known (a lazy model sender not loaded yet)."""
     if isinstance(sender, str) and hasattr(signal, "_lazy_method"):
-        return False  # a model signal's lazy "app_label.Model" sender: resolved later
+        # A model signal's lazy "app_label.Model" sender: the model, once loaded.
+        if apps is None:
+            from django.apps import apps
+        try:
+            sender = apps.get_model(sender)
+        except (LookupError, ValueError):
+            return None
     key = (dispatch_uid if dispatch_uid else make_id(receiver), make_id(sender))
     for item in list(getattr(signal, "receivers", ())):
         if item[0] != key:
@@ -560,7 +598,7 @@ def connected(signal: Any, receiver: _R, **connect_kwargs: Any) -> Iterator[_R]:
     disconnect_kwargs: dict[str, Any] = {"sender": sender, "dispatch_uid": dispatch_uid}
     if "apps" in connect_kwargs:
         disconnect_kwargs["apps"] = connect_kwargs["apps"]
-    already = _is_connected(signal, receiver, sender, dispatch_uid)
+    already = _is_connected(signal, receiver, sender, dispatch_uid, connect_kwargs.get("apps"))
     signal.connect(receiver, **connect_kwargs)
     try:
         yield receiver

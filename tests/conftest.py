@@ -38,7 +38,7 @@ def pytest_configure(config):
     if not settings.configured:
         settings.configure(
             DEBUG=False,
-            INSTALLED_APPS=["django.contrib.contenttypes", "django.contrib.auth"],
+            INSTALLED_APPS=["django.contrib.contenttypes", "django.contrib.auth", "txapp"],
             DATABASES={"default": {"ENGINE": "django.db.backends.sqlite3", "NAME": ":memory:"}},
             USE_TZ=True,
         )

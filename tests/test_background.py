@@ -238,3 +238,49 @@ def test_receiver_decorator_takes_background(sig):
     fastsignal.receiver(sig, background=True)(app.record)
     [(_, call)] = sig.send(sender="shop")
     assert isinstance(call, BackgroundCall) and len(app.CALLS) == 1
+
+
+@pytest.fixture
+def tickets():
+    from txapp.models import Ticket
+
+    if Ticket._meta.db_table not in connection.introspection.table_names():
+        with connection.schema_editor() as editor:
+            editor.create_model(Ticket)
+    yield Ticket
+    Ticket.all_tickets.all().delete()
+
+
+def test_uuid_primary_keys_and_rows_a_default_manager_hides(sig, tickets):
+    import uuid
+
+    sig.connect(app.record, background=True)
+    ticket = tickets.objects.create(id=uuid.uuid4(), title="archived", archived=True)
+    assert not tickets.objects.filter(pk=ticket.pk).exists()  # hidden by the default manager
+    sig.send(sender=tickets, ticket=ticket, all=tickets.all_tickets.all())
+    [ran] = app.CALLS
+    assert ran["ticket"] == ticket and not ran["ticket"]._state.adding
+    assert ran["ticket"]._state.db == "default"
+    assert list(ran["all"]) == [ticket]
+
+
+def test_sets_that_would_not_come_back_and_enum_values(sig):
+    import enum
+
+    class Color(str, enum.Enum):
+        RED = "red"
+
+    sig.connect(app.record, background=True)
+    with pytest.raises(CannotTravel, match=r"argument 'pairs' of background receiver .* holds a"):
+        sig.send(sender="shop", pairs={(1, 2)})
+    sig.send(sender="shop", color=Color.RED, size=True)
+    [ran] = app.CALLS
+    assert type(ran["color"]) is str and ran["color"] == "red" and ran["size"] is True
+
+
+def test_an_empty_dict_of_options_is_background_with_the_defaults(sig):
+    sig.connect(app.record, background={})
+    [(_, call)] = sig.send(sender="shop")
+    assert isinstance(call, BackgroundCall)
+    with pytest.raises(TypeError, match="background must be True or a dict"):
+        sig.connect(app.record, background=1)

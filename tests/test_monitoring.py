@@ -186,3 +186,58 @@ def test_opentelemetry_spans(sig, quiet):
     assert receiver_ok.status.status_code is StatusCode.UNSET
     assert receiver_fails.status.status_code is StatusCode.ERROR
     assert [event.name for event in receiver_fails.events] == ["exception"]
+
+
+def test_a_save_loop_is_named_while_observed(sig):
+    from fastsignal import SignalRecursionError
+
+    def loop(sender, **kwargs):
+        sig.send(sender)
+
+    sig.connect(loop)
+    with observe(), pytest.raises(SignalRecursionError, match=r"loop -> \.\.\. "):
+        sig.send(None)
+
+
+class BrokenSend:
+    def send(self, signal, sender, kwargs):
+        raise RuntimeError("exporter down")
+
+    def receiver(self, signal, sender, receiver):
+        return None
+
+
+class BrokenExit:
+    def send(self, signal, sender, kwargs):
+        return None
+
+    @contextmanager
+    def receiver(self, signal, sender, receiver):
+        yield
+        raise RuntimeError("span export failed")
+
+
+class Swallowing:
+    def send(self, signal, sender, kwargs):
+        return None
+
+    @contextmanager
+    def receiver(self, signal, sender, receiver):
+        try:
+            yield
+        except Exception:
+            pass
+
+
+@pytest.mark.parametrize("observer", [BrokenSend(), BrokenExit(), Swallowing()], ids=type)
+def test_a_failing_observer_never_changes_the_send(sig, observer, caplog):
+    sig.connect(ok)
+    sig.connect(fails, sender=Shop)
+    with observing(observer):
+        assert sig.send(None) == [(ok, "ok")]
+        with pytest.raises(ValueError, match="fails"):
+            sig.send(Shop)
+        robust = sig.send_robust(Shop)
+    assert robust[0] == (ok, "ok") and isinstance(robust[1][1], ValueError)
+    failures = [r for r in caplog.records if r.name == "fastsignal.monitoring"]
+    assert bool(failures) is not isinstance(observer, Swallowing)

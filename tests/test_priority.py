@@ -203,3 +203,21 @@ def test_call_order_matches_a_sorted_model(engine, program):
     assert [item[1].__qualname__ for item in sig.receivers] == [
         f"r{k[0]}" for k in sorted(model, key=lambda k: (-model[k][0], model[k][1]))
     ]
+
+
+def test_call_order_is_decided_from_the_entries_not_the_counter():
+    """A read racing a mutation may see the ``ranked`` counter out of step with the
+    entries (it is updated in a separate step): the order must not depend on it."""
+    from fastsignal import PySignal
+    from fastsignal._engine_py import registry_of
+
+    sig = PySignal()
+    sig.connect(named("low"), weak=False)
+    sig.connect(named("high"), weak=False, priority=5)
+    indexes = registry_of(sig).indexes
+    indexes.ranked = 0
+    indexes.prepared.clear()
+    indexes.any_snapshot = None
+    registry_of(sig).list = None
+    assert order(sig) == ["high", "low"]
+    assert [item[1].__qualname__ for item in sig.receivers] == ["high", "low"]

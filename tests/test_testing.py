@@ -1148,3 +1148,46 @@ def test_model_signal_connected_with_a_lazy_sender(dispatcher):
     Group(name="later")
     assert len(calls.calls) == 1
     assert calls.calls[0]["instance"].name == "staff"
+
+
+def test_muted_decorates_generator_functions_for_as_long_as_they_run(engine):
+    sig = engine.Signal()
+    calls = []
+    sig.connect(lambda sender, **kwargs: calls.append(sender), weak=False)
+
+    @muted(sig)
+    def fixture_like():
+        sig.send("setup")
+        yield "value"
+        sig.send("teardown")
+
+    @muted(sig)
+    async def async_fixture_like():
+        sig.send("async setup")
+        yield "value"
+
+    generator = fixture_like()
+    assert next(generator) == "value"
+    sig.send("while suspended")  # a pytest yield fixture mutes the test it serves
+    with pytest.raises(StopIteration):
+        next(generator)
+    sig.send("after")
+
+    async def consume():
+        return [item async for item in async_fixture_like()]
+
+    assert asyncio.run(consume()) == ["value"]
+    assert calls == ["after"]
+
+
+def test_connected_keeps_a_receiver_connected_for_a_lazy_model_sender():
+    def on_group_saved(sender, **kwargs):
+        pass
+
+    post_save.connect(on_group_saved, sender=Group, weak=False)
+    try:
+        with connected(post_save, on_group_saved, sender="auth.Group", weak=False):
+            pass
+        assert post_save.disconnect(on_group_saved, sender=Group)
+    finally:
+        post_save.disconnect(on_group_saved, sender=Group)

@@ -9,3 +9,24 @@ class Profile(models.Model):
 
     class Meta:
         app_label = "txapp"
+
+
+class VisibleTickets(models.Manager):
+    def get_queryset(self):
+        return super().get_queryset().filter(archived=False)
+
+
+class Ticket(models.Model):
+    """A UUID primary key, and a default manager that hides archived rows."""
+
+    id = models.UUIDField(primary_key=True)
+    title = models.CharField(max_length=40)
+    archived = models.BooleanField(default=False)
+
+    objects = VisibleTickets()
+
+    class Meta:
+        app_label = "txapp"
+        base_manager_name = "all_tickets"
+
+    all_tickets = models.Manager()
