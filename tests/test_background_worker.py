@@ -18,6 +18,8 @@ from pathlib import Path
 
 import pytest
 
+pytestmark = pytest.mark.slow  # real worker processes: the full suite only
+
 pytest.importorskip("django_tasks_db")
 
 PROJECT = Path(__file__).parent / "worker_project"

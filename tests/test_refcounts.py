@@ -28,6 +28,8 @@ import weakref
 
 import pytest
 
+pytestmark = pytest.mark.slow  # a million sends: the full suite only
+
 SENDS_PER_CASE = {"compiled": 250_000, "python": 25_000}  # four cases an engine
 WARM_UP_SENDS = 1_000
 MEMORY_SENDS = {"compiled": 20_000, "python": 5_000}

@@ -49,6 +49,10 @@ from collections import Counter
 from dataclasses import dataclass
 from enum import Enum
 
+import pytest
+
+pytestmark = pytest.mark.slow  # seconds of threads: the full suite only
+
 STRESS_SECONDS = float(os.environ.get("FASTSIGNAL_STRESS_SECONDS") or 2.5)
 SWITCH_INTERVAL = 1e-6
 N_SIGNALS = 3

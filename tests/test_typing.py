@@ -24,6 +24,8 @@ import fastsignal._common
 import fastsignal._engine_py
 import fastsignal.dispatcher
 
+pytestmark = pytest.mark.slow  # mypy runs: the full suite only
+
 PACKAGE = pathlib.Path(fastsignal.__file__).parent
 #: The typed example of a checkout or an sdist; an installed wheel has none.
 EXAMPLE = PACKAGE.parent / "examples" / "typed_usage.py"
