@@ -19,7 +19,7 @@ from ._travel import unpack
 try:
     from django.tasks import task
 except ImportError:  # Django before 6.0: the backport
-    from django_tasks import task  # type: ignore[no-redef]
+    from django_tasks import task  # type: ignore[no-redef,import-not-found,unused-ignore]
 
 
 def run_receiver(receiver: str, signal: str, sender: Any, named: dict[str, Any]) -> Any:
