@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from ._common import NONE_ID, ReceiverItem, make_id
+from .background import BackgroundReceiver
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Hashable
@@ -50,6 +51,9 @@ class ReceiverInfo:
     on_commit: bool
     #: Its priority (higher runs first); ``0`` by default.
     priority: int
+    #: Connected with ``background=``: a task worker runs it (``receiver`` is then
+    #: the receiver itself, not what enqueues it).
+    background: bool
     #: Whether it (and its sender) is still alive: a dead receiver is never called
     #: and is removed at the signal's next operation.
     alive: bool
@@ -69,6 +73,7 @@ class ReceiverInfo:
             "is_async": self.is_async,
             "on_commit": self.on_commit,
             "priority": self.priority,
+            "background": self.background,
             "alive": self.alive,
         }
 
@@ -88,6 +93,9 @@ def _describe(item: tuple[Any, ...]) -> ReceiverInfo:
     sender_ref = item[2] if len(item) >= 4 else None  # Django 5.2: (key, target, is_async)
     weak = isinstance(target, weakref.ReferenceType)
     receiver = target() if weak else target
+    background = isinstance(receiver, BackgroundReceiver)
+    if background:
+        receiver = receiver.__wrapped__
     sender_key = lookup_key[1]
     sender: Any = None
     sender_alive = True
@@ -112,6 +120,7 @@ def _describe(item: tuple[Any, ...]) -> ReceiverInfo:
         is_async=bool(item[-1]),
         on_commit=bool(extra.on_commit),
         priority=int(extra.priority),
+        background=background,
         alive=receiver is not None and sender_alive,
         receiver=receiver,
     )

@@ -198,7 +198,8 @@ def test_disconnect_dispatch_uid_and_introspection(sig):
     sig.connect(app.record, background=True, dispatch_uid="bg")
     [info] = introspect.receivers(sig)
     assert info.name == "record" and info.module == "background_receivers"
-    assert info.dispatch_uid == "bg" and not info.weak
+    assert info.dispatch_uid == "bg" and not info.weak and info.background
+    assert info.receiver is app.record and info.line == app.record.__code__.co_firstlineno
     assert sig.disconnect(dispatch_uid="bg")
     sig.connect(app.record, background=True)
     assert sig.disconnect(app.record) and sig.receivers == []

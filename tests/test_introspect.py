@@ -181,6 +181,7 @@ def test_command_in_a_new_django_project(tmp_path):
                     "is_async": False,
                     "on_commit": False,
                     "priority": 0,
+                    "background": False,
                     "alive": True,
                 }
             ],

@@ -110,6 +110,8 @@ def _flags(info: ReceiverInfo) -> str:
         flags.append("async")
     if info.on_commit:
         flags.append("on_commit")
+    if info.background:
+        flags.append("background")
     if info.dispatch_uid is not None:
         flags.append(f"uid={info.dispatch_uid!r}")
     if not info.alive:
