@@ -347,7 +347,7 @@ cdef list _call_order(list entries):
     serves only mutations, which hold the lock.
     """
     for entry in entries:
-        if (<Entry>entry).priority:
+        if (<Entry?>entry).priority:
             return sorted(entries, key=_by_rank)  # stable: connection order within a rank
     return entries
 
