@@ -19,7 +19,7 @@ except ImportError:  # asgiref ships with Django
     HAVE_ASGIREF = False
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Iterable
+    from collections.abc import Callable, Iterable, Sequence
     from typing import Literal, TypeVar
 
     from django.conf import LazySettings
@@ -242,24 +242,32 @@ def call_receivers(
     signal: SignalLike,
     sender: Any,
     named: dict[str, Any],
-    receivers: Iterable[Receiver],
+    receivers: Sequence[Receiver],
     robust: bool,
+    calls: Sequence[Receiver] | None = None,
 ) -> Responses:
     """Call live sync ``receivers`` in order; return ``[(receiver, response), ...]``.
 
-    With ``robust``, an ``Exception`` is logged and becomes the response.
+    With ``robust``, an ``Exception`` is logged and becomes the response;
+    without, a save loop ends in ``SignalRecursionError``, as in the engines'
+    own loops. ``calls``, if given, are called in place of ``receivers`` (the
+    observers' wrappers); responses, logs and errors name the receivers.
     """
     responses: Responses = []
-    for receiver in receivers:
-        if robust:
-            try:
-                response = receiver(signal=signal, sender=sender, **named)
-            except Exception as err:
-                log_robust_failure(receiver, err)
-                response = err
-        else:
-            response = receiver(signal=signal, sender=sender, **named)
-        responses.append((receiver, response))
+    receiver = None
+    try:
+        for receiver, call in zip(receivers, receivers if calls is None else calls, strict=True):
+            if robust:
+                try:
+                    response = call(signal=signal, sender=sender, **named)
+                except Exception as err:
+                    log_robust_failure(receiver, err)
+                    response = err
+            else:
+                response = call(signal=signal, sender=sender, **named)
+            responses.append((receiver, response))
+    except RecursionError as err:  # not robust: there, it is a receiver's response
+        raise signal_recursion_error(err, signal, sender, receiver) from None
     return responses
 
 

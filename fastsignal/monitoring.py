@@ -34,7 +34,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
 
 from . import _common, _engine_py
-from ._common import call_receivers, receiver_name, signal_recursion_error
+from ._common import call_receivers, receiver_name
 from ._engine import engine
 
 if TYPE_CHECKING:
@@ -177,24 +177,6 @@ def _restore(originals: list[Receiver], responses: Responses) -> Responses:
     ]
 
 
-def _call_until_failure(
-    signal: Any,
-    sender: Any,
-    named: dict[str, Any],
-    receivers: list[Receiver],
-    wrapped: list[Receiver],
-) -> Responses:
-    """Call each wrapped receiver in turn, as ``send`` does, naming a save loop."""
-    responses: Responses = []
-    receiver = None
-    try:
-        for receiver, call in zip(receivers, wrapped, strict=True):
-            responses.append((receiver, call(signal=signal, sender=sender, **named)))
-    except RecursionError as err:
-        raise signal_recursion_error(err, signal, sender, receiver) from None
-    return responses
-
-
 def send_observed(
     signal: SignalLike,
     sender: Any,
@@ -206,12 +188,7 @@ def send_observed(
     with _around_send(signal, sender, named, observers):
         sync_receivers, async_receivers = signal._live_receivers(sender)
         wrapped = [_sync_observed(r, signal, sender, observers) for r in sync_receivers]
-        if robust:
-            responses = _restore(
-                sync_receivers, call_receivers(signal, sender, named, wrapped, True)
-            )
-        else:
-            responses = _call_until_failure(signal, sender, named, sync_receivers, wrapped)
+        responses = call_receivers(signal, sender, named, sync_receivers, robust, wrapped)
         if async_receivers:
             from ._async import send_async_receivers
 

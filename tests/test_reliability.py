@@ -1069,6 +1069,26 @@ def test_receiver_that_sends_its_own_signal_raises_signal_recursion_error(
     assert loop_signal.has_listeners(LoopSender)
 
 
+def test_save_loop_is_named_when_live_receivers_is_replaced(engine, loop_signal):
+    """A monitoring tool that wraps ``_live_receivers`` sends through the shared
+    path (``call_receivers``), which names the loop as the engines' loops do."""
+    SignalRecursionError = signal_recursion_error()
+
+    def send_again(sender, signal, **kwargs):
+        return signal.send(sender)
+
+    original = type(loop_signal)._live_receivers
+    loop_signal._live_receivers = lambda sender: original(loop_signal, sender)
+    loop_signal.connect(send_again, weak=False)
+    try:
+        with pytest.raises(SignalRecursionError) as info:
+            loop_signal.send(LoopSender)
+        check_recursion_error(info.value, f"{engine.name}_loop_signal", "send_again")
+    finally:
+        del loop_signal._live_receivers
+        loop_signal.disconnect(send_again)
+
+
 @pytest.fixture
 def ping_pong(engine):
     """Module-level signals ``ping`` and ``pong`` whose receivers send each other."""
