@@ -9,6 +9,8 @@ from __future__ import annotations
 import logging
 from typing import TYPE_CHECKING, Any, overload
 
+from ._signal_paths import signal_path
+
 try:  # asgiref honours markcoroutinefunction() on every Python version.
     from asgiref.sync import iscoroutinefunction as is_async_callable
 
@@ -54,6 +56,21 @@ class ReceiverItem(tuple[Any, ...]):
     on_commit: bool = False
     #: Higher runs first; equal priorities keep connection order.
     priority: int = 0
+
+
+class DeferringReceiver:
+    """A receiver that schedules its own after-commit work when a send reaches it.
+
+    Connected as an on-commit receiver; at send time the deferred route calls
+    ``defer(signal, sender, named, robust)`` instead of registering a call of
+    the receiver, and lists what it returns as the ``(receiver, response)``
+    pair. Background receivers are such (``fastsignal.background``).
+    """
+
+    def defer(
+        self, signal: Any, sender: Any, named: dict[str, Any], robust: bool
+    ) -> tuple[Any, Any]:
+        raise NotImplementedError
 
 
 def receivers_item(fields: tuple[Any, ...], on_commit: bool, priority: int) -> ReceiversItem:
@@ -220,17 +237,16 @@ def _loop(keys: list[tuple[int, int, int]]) -> tuple[int, int] | None:
 
 
 def signal_name(signal: object) -> str:
-    """The module-level name of ``signal`` (``post_save``), or its repr."""
-    import sys
+    """The module-level name of ``signal`` (``post_save``), or its repr.
 
-    for module in list(sys.modules.values()):
-        namespace: dict[str, object] | None = getattr(module, "__dict__", None)
-        if not isinstance(namespace, dict):
-            continue
-        for name, value in list(namespace.items()):
-            if value is signal and not name.startswith("_"):
-                return name
-    return repr(signal)
+    Found without importing anything or loading a lazy module (see
+    ``fastsignal._signal_paths``), so naming a signal in an error never fails.
+    """
+    try:
+        path = signal_path(signal)
+    except Exception:
+        path = None
+    return repr(signal) if path is None else path.rpartition(".")[2]
 
 
 def sender_name(sender: object) -> str:

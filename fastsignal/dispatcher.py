@@ -141,10 +141,13 @@ class Signal:
 
             background
                 ``True``, or a dict of task options (``queue_name``,
-                ``priority``, ``backend``): run the receiver in a worker of the
-                project's task backend after the transaction commits, instead of
-                calling it (see ``fastsignal.background``). The receiver must be
-                a module-level function; ``on_commit`` is implied.
+                ``priority``, ``backend``) and ``fields`` (the model fields whose
+                values travel, by argument: ``{"instance": ["email"]}``): run the
+                receiver in a worker of the project's task backend after the
+                transaction commits, instead of calling it (see
+                ``fastsignal.background``). The receiver must be a module-level
+                function of an importable module; ``on_commit`` is implied. The
+                send's response for it is a ``BackgroundCall``.
 
         Connecting a receiver that is already connected for that sender does
         nothing. Raises ``TypeError`` for a non-callable receiver, an
@@ -165,7 +168,8 @@ class Signal:
                 )
             from .background import background_receiver
 
-            receiver, weak, is_async = background_receiver(receiver, background), False, False
+            receiver = background_receiver(receiver, background, sender)
+            weak, is_async, on_commit = False, False, True
         self._connect_receiver(
             lookup_key,
             receiver,

@@ -26,6 +26,7 @@ class _BackgroundOptions(TypedDict, total=False):
     queue_name: str
     priority: int
     backend: str
+    fields: dict[str, list[str] | tuple[str, ...]]
 
 ENGINE_ATTRIBUTES: tuple[str, ...]
 

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from ._common import NONE_ID, ReceiverItem, make_id
+from ._signal_paths import choose, module_namespaces
 from .background import BackgroundReceiver
 
 if TYPE_CHECKING:
@@ -118,7 +119,7 @@ def _describe(item: tuple[Any, ...]) -> ReceiverInfo:
         dispatch_uid=_dispatch_uid(lookup_key[0], receiver),
         weak=weak,
         is_async=bool(item[-1]),
-        on_commit=bool(extra.on_commit),
+        on_commit=bool(extra.on_commit) and not background,
         priority=int(extra.priority),
         background=background,
         alive=receiver is not None and sender_alive,
@@ -200,40 +201,30 @@ def _signal_classes() -> tuple[type, ...]:
     return tuple(classes)
 
 
-def _home_rank(module_name: str) -> tuple[bool, bool, int, str]:
-    # Prefer an importable module (not the script being run), and the module that
-    # defines a signal (``….signals``) over re-exports.
-    return (
-        module_name in ("__main__", "__mp_main__"),
-        not module_name.rsplit(".", 1)[-1].endswith("signals"),
-        len(module_name),
-        module_name,
-    )
-
-
 def signals(prefix: str = "", classes: tuple[type, ...] | None = None) -> list[tuple[str, Any]]:
     """``[(qualified_name, signal), ...]`` for the module-level signals of imported modules.
 
     Looks at the modules in ``sys.modules`` whose name starts with ``prefix``,
     for instances of fastsignal's ``Signal`` and Django's (or of ``classes``).
     A signal reachable under several names is listed once, under the name of the
-    module that looks like its home (``….signals``). Sorted by name.
+    module that defines it (``django.db.models.signals.post_save``, not a module
+    that imports it), as background receivers name it for a task worker. No
+    module is imported and no lazily loaded module is loaded. Sorted by name.
     """
     classes = _signal_classes() if classes is None else classes
-    best: dict[int, tuple[tuple[tuple[bool, bool, int, str], str], Any]] = {}
-    for module_name, module in list(sys.modules.items()):
-        if module is None or not module_name.startswith(prefix):
-            continue
+    found: dict[int, tuple[Any, list[tuple[str, str]]]] = {}
+    for module_name, namespace in module_namespaces(prefix):
         try:
-            namespace = dict(vars(module))
-        except TypeError:
+            items = list(namespace.items())
+        except RuntimeError:  # changed while copied by another thread
             continue
-        for attr, value in namespace.items():
+        for attr, value in items:
             # type(), not isinstance(): lazy proxies (django.conf.settings) would set up.
-            if not issubclass(type(value), classes):
+            if not isinstance(attr, str) or not issubclass(type(value), classes):
                 continue
-            candidate = (_home_rank(module_name), f"{module_name}.{attr}")
-            known = best.get(id(value))
-            if known is None or candidate < known[0]:
-                best[id(value)] = (candidate, value)
-    return sorted(((name, signal) for (_, name), signal in best.values()), key=lambda p: p[0])
+            found.setdefault(id(value), (value, []))[1].append((module_name, attr))
+    named = []
+    for signal, candidates in found.values():
+        module_name, attr = choose(candidates)
+        named.append((f"{module_name}.{attr}", signal))
+    return sorted(named, key=lambda pair: pair[0])

@@ -119,7 +119,12 @@ import weakref
 from typing import TYPE_CHECKING, Any, Protocol, overload, runtime_checkable
 
 # is_async_callable is asgiref's or inspect's iscoroutinefunction, chosen at import.
-from ._common import django_settings, is_async_callable, receiver_name  # type: ignore[attr-defined]
+from ._common import (  # type: ignore[attr-defined]
+    DeferringReceiver,
+    django_settings,
+    is_async_callable,
+    receiver_name,
+)
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Coroutine
@@ -491,12 +496,16 @@ def defer_receivers(
     receiver itself, or its ``weakref.ref``/``weakref.WeakMethod``; only ``ref``
     is kept until commit). ``named`` is the send's keyword arguments; its
     ``using`` entry, if any, selects the database alias. Returns
-    ``[(receiver, DEFERRED), ...]``.
+    ``[(receiver, DEFERRED), ...]``; a ``DeferringReceiver`` (a background
+    receiver) schedules its own work and gives its own pair.
     """
     using = named.get("using")
     backend = get_backend()
     responses: Responses = []
     for receiver, ref in receivers:
+        if isinstance(receiver, DeferringReceiver):  # a background receiver
+            responses.append(receiver.defer(signal, sender, named, robust))
+            continue
         backend.on_commit(_DeferredReceiver(signal, sender, named, receiver, ref), using, robust)
         responses.append((receiver, DEFERRED))
     return responses

@@ -43,3 +43,7 @@ class Handlers:
     @staticmethod
     def static(sender, **kwargs):
         pass
+
+
+def record_fields(signal, sender, instance, **kwargs):
+    CALLS.append({"sender": sender, "instance": instance, **kwargs})

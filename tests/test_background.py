@@ -5,6 +5,7 @@ The real-worker tests (a database queue and ``manage.py db_worker``) are in
 """
 
 import functools
+import json
 import sys
 
 import pytest
@@ -62,7 +63,7 @@ def user():
 def test_autocommit_runs_the_receiver_at_once_with_the_same_arguments(sig, user):
     sig.connect(app.record_user, background=True)
     [(receiver, call)] = sig.send(sender=User, instance=user, created=True, tags={"a", "b"})
-    assert receiver.__wrapped__ is app.record_user
+    assert receiver is app.record_user  # the user's function, not what enqueues
     assert isinstance(call, BackgroundCall) and not call.waiting
     assert call.result.status == "SUCCESSFUL" and call.result.return_value == "ada"
     assert (
@@ -121,16 +122,20 @@ def test_an_argument_that_cannot_travel_fails_the_send(sig, user):
     assert isinstance(error, CannotTravel) and "the sender of background receiver" in str(error)
 
 
-def test_a_deleted_row_is_rebuilt_from_its_values_at_send_time(sig):
-    sig.connect(app.record_user, background=True)
-    doomed = User.objects.create(username="grace")
+def test_a_deleted_row_is_rebuilt_from_its_key_and_the_fields_the_receiver_names(sig):
+    sig.connect(app.record_user, background={"fields": {"instance": ["username"]}})
+    doomed = User.objects.create(username="grace", email="grace@example.com")
     pk = doomed.pk
     with transaction.atomic():
         sig.send(sender=User, instance=doomed)
         doomed.delete()
     [ran] = app.CALLS
     assert ran["instance"].pk == pk and ran["username"] == "grace"
-    assert ran["in_database"] is False
+    assert ran["in_database"] is False and ran["instance"]._state.db == "default"
+    # Fields not named did not travel: deferred, and the row is gone.
+    assert ran["instance"].get_deferred_fields() >= {"email", "password"}
+    with pytest.raises(User.DoesNotExist):
+        _ = ran["instance"].email
 
 
 def test_querysets_and_model_classes_travel(sig, user):
@@ -182,7 +187,7 @@ def test_nested_function_is_rejected(sig):
 
 
 def test_bad_options_are_rejected_at_connect(sig):
-    with pytest.raises(TypeError, match="background got unknown task options queue: it takes"):
+    with pytest.raises(TypeError, match="background got unknown task options 'queue': it takes"):
         sig.connect(app.record, background={"queue": "x"})
     with pytest.raises(TypeError, match="background must be True or a dict"):
         sig.connect(app.record, background="yes")
@@ -212,12 +217,15 @@ def test_django_model_signal_with_the_integration(engine, user):
     fsd.install()
     app.CALLS.clear()
     try:
-        post_delete.connect(app.record_user, sender=User, background=True)
+        post_delete.connect(
+            app.record_user, sender=User, background={"fields": {"instance": ["username"]}}
+        )
         doomed = User.objects.create(username="linus")
+        pk = doomed.pk
         doomed.delete()
         [ran] = app.CALLS
         assert ran["username"] == "linus" and ran["in_database"] is False
-        assert ran["origin"].username == "linus"
+        assert ran["origin"].pk == pk  # a model instance, travelled as its key
     finally:
         post_delete.disconnect(app.record_user, sender=User)
         if installed_here:
@@ -230,7 +238,7 @@ def test_without_a_task_framework_connect_says_what_to_install(sig, monkeypatch)
     monkeypatch.delattr(fastsignal, "tasks", raising=False)
     for name in ("django.tasks", "django_tasks"):
         monkeypatch.setitem(sys.modules, name, None)
-    with pytest.raises(ModuleNotFoundError, match=r'pip install "fastsignal\[tasks\]"'):
+    with pytest.raises(ModuleNotFoundError, match=r"pip install django-tasks\)"):
         sig.connect(app.record, background=True)
     assert sig.receivers == []
 
@@ -285,3 +293,221 @@ def test_an_empty_dict_of_options_is_background_with_the_defaults(sig):
     assert isinstance(call, BackgroundCall)
     with pytest.raises(TypeError, match="background must be True or a dict"):
         sig.connect(app.record, background=1)
+
+
+@pytest.fixture
+def integration():
+    import fastsignal.django as fsd
+
+    installed_here = not fsd.is_installed()
+    fsd.install()
+    yield
+    if installed_here:
+        fsd.uninstall()
+
+
+def test_a_user_post_save_queues_keys_and_no_field_value(engine, integration):
+    from django.db.models.signals import post_save
+
+    post_save.connect(app.record_user, sender=User, background=True)
+    try:
+        with override_settings(TASKS=DUMMY):
+            user = User(username="ada", email="ada@example.com", first_name="Ada")
+            user.set_password("correct horse battery staple")
+            user.save()
+            [(receiver, call)] = [
+                pair for pair in post_save.send(sender=User, instance=user, created=True)
+            ]
+    finally:
+        post_save.disconnect(app.record_user, sender=User)
+        User.objects.filter(username="ada").delete()
+    assert receiver is app.record_user
+    stored = json.loads(json.dumps(call.result.args))  # what the backend stores
+    assert stored == [
+        "background_receivers.record_user",
+        "django.db.models.signals.post_save",
+        {"__fastsignal__": "model", "model": "auth.User"},
+        {
+            "instance": {
+                "__fastsignal__": "instance",
+                "model": "auth.User",
+                "pk": user.pk,
+                "db": "default",
+            },
+            "created": True,
+        },
+    ]
+    text = json.dumps(call.result.args) + json.dumps(call.result.kwargs)
+    for value in ("ada", "Ada", "example.com", user.password, "pbkdf2"):
+        assert value not in text
+
+
+def test_packing_runs_no_sql(sig, user):
+    from django.contrib.auth.models import Group
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    user.groups.add(Group.objects.create(name="staff"))
+    fetched = User.objects.get(pk=user.pk)  # a fresh instance: nothing prefetched
+    sig.connect(app.record_user, background=True)
+    with transaction.atomic(), CaptureQueriesContext(connection) as queries:
+        [(_, call)] = sig.send(sender=User, instance=fetched, created=False, model=User)
+        assert call.waiting
+    assert [q["sql"] for q in queries.captured_queries if "SAVEPOINT" not in q["sql"]] == []
+    Group.objects.filter(name="staff").delete()
+
+
+def test_the_fields_a_receiver_names_travel_and_no_other(sig, user):
+    user.email = "ada@example.com"
+    user.save()
+    with override_settings(TASKS=DUMMY):
+        sig.connect(app.record_fields, background={"fields": {"instance": ["email", "last_login"]}})
+        [(_, call)] = sig.send(sender=User, instance=user)
+    instance = call.result.args[3]["instance"]
+    assert instance["fields"] == {"email": "ada@example.com", "last_login": None}
+    assert "ada" not in json.dumps(instance).replace("ada@example.com", "")
+
+
+def test_field_names_are_checked_at_connect_and_at_send(sig, user):
+    with pytest.raises(TypeError, match=r"names the field 'mail', which auth\.User does not have"):
+        sig.connect(app.record_fields, sender=User, background={"fields": {"instance": ["mail"]}})
+    with pytest.raises(TypeError, match="names the field 'groups'"):
+        sig.connect(app.record_fields, sender=User, background={"fields": {"instance": ["groups"]}})
+    with pytest.raises(TypeError, match="background option 'fields' must be a dict"):
+        sig.connect(app.record_fields, background={"fields": {"instance": "email"}})
+    assert sig.receivers == []
+    sig.connect(app.record_fields, background={"fields": {"instance": ["nope"]}})
+    with pytest.raises(
+        CannotTravel,
+        match=r"argument 'instance' of background receiver "
+        r"background_receivers\.record_fields names the field 'nope'",
+    ):
+        sig.send(sender=User, instance=user)
+    sig.receivers = []
+    sig.connect(app.record_fields, background={"fields": {"instance": ["email"]}})
+    with pytest.raises(CannotTravel, match="has the field 'email' deferred"):
+        sig.send(sender=User, instance=User.objects.only("username").get(pk=user.pk))
+    with pytest.raises(CannotTravel, match="is a str, not a model instance"):
+        sig.send(sender=User, instance="ada")
+    assert app.CALLS == []
+
+
+def test_option_types_and_unsaved_instances_get_clear_errors(sig):
+    with pytest.raises(
+        TypeError, match="background option 'priority' must be an int, got str 'high'"
+    ):
+        sig.connect(app.record, background={"priority": "high"})
+    with pytest.raises(TypeError, match="background option 'queue_name' must be a str, got int 3"):
+        sig.connect(app.record, background={"queue_name": 3})
+    sig.connect(app.record, background=True)
+    with pytest.raises(
+        CannotTravel,
+        match="argument 'instance' of background receiver background_receivers.record is an "
+        r"unsaved User \(its primary key is None\)",
+    ):
+        sig.send(sender=User, instance=User(username="new"))
+
+
+def test_responses_are_keyed_by_the_users_function(sig):
+    sig.connect(app.record, background=True)
+    sig.connect(app.record_async, background=True)
+    responses = dict(sig.send(sender="shop"))
+    assert set(responses) == {app.record, app.record_async}
+    assert all(isinstance(call, BackgroundCall) for call in responses.values())
+    assert dict(sig.send_robust(sender="shop"))[app.record].result.status == "SUCCESSFUL"
+
+
+def test_a_receiver_of_main_is_refused_at_connect(sig):
+    def in_main(sender, **kwargs):
+        pass
+
+    in_main.__module__, in_main.__qualname__ = "__main__", "in_main"
+    with pytest.raises(
+        TypeError,
+        match=r"it is defined in __main__ .* Connect a module-level "
+        "function of a module the worker imports",
+    ):
+        sig.connect(in_main, background=True)
+    assert sig.receivers == []
+
+
+FAILING = {"default": {"BACKEND": "failing_task_backend.FailingBackend"}}
+
+
+def test_send_robust_logs_and_records_an_enqueue_failing_at_commit(sig, caplog):
+    from failing_task_backend import BrokerDown
+
+    later = []
+    with override_settings(TASKS=FAILING):
+        sig.connect(app.record, background=True)
+        with caplog.at_level("ERROR", logger="django.dispatch"), transaction.atomic():
+            [(receiver, call)] = sig.send_robust(sender="shop")
+            transaction.on_commit(lambda: later.append("ran"))
+    assert receiver is app.record and isinstance(call.error, BrokerDown)
+    assert not call.waiting and call.result is None and "enqueue failed" in repr(call)
+    assert later == ["ran"]  # the transaction's other callbacks ran
+    [record] = [r for r in caplog.records if r.name == "django.dispatch"]
+    assert "background receiver background_receivers.record" in record.getMessage()
+    assert record.exc_info[1] is call.error
+
+
+def test_send_keeps_djangos_on_commit_semantics_for_a_failing_enqueue(sig):
+    from failing_task_backend import BrokerDown
+
+    later = []
+    with override_settings(TASKS=FAILING):
+        sig.connect(app.record, background=True)
+        with pytest.raises(BrokerDown), transaction.atomic():
+            [(_, call)] = sig.send(sender="shop")
+            transaction.on_commit(lambda: later.append("ran"))
+    assert isinstance(call.error, BrokerDown) and later == []
+
+
+def test_a_signal_travels_under_the_module_that_defines_it(sig, tmp_path, monkeypatch):
+    from django.db.models.signals import post_save
+
+    from fastsignal import _signal_paths
+
+    # A short module that re-exports both signals, imported before anything asks.
+    package = tmp_path / "aa"
+    package.mkdir()
+    (package / "__init__.py").write_text("")
+    (package / "signals.py").write_text(
+        "from django.db.models.signals import post_save\n"
+        "from background_receivers import compiled_signal, python_signal\n"
+    )
+    monkeypatch.syspath_prepend(str(tmp_path))
+    __import__("aa.signals")
+    monkeypatch.setattr(_signal_paths, "_path_cache", {})
+    try:
+        assert _signal_paths.signal_path(post_save) == "django.db.models.signals.post_save"
+        name = "compiled_signal" if sig is app.compiled_signal else "python_signal"
+        assert _signal_paths.signal_path(sig) == f"background_receivers.{name}"
+        with override_settings(TASKS=DUMMY):
+            sig.connect(app.record, background=True)
+            [(_, call)] = sig.send(sender="shop")
+        assert call.result.args[1] == f"background_receivers.{name}"
+        assert dict((s, n) for n, s in introspect.signals())[post_save] == (
+            "django.db.models.signals.post_save"
+        )
+    finally:
+        for module in ("aa.signals", "aa"):
+            sys.modules.pop(module, None)
+
+
+def test_every_django_start_registers_the_task_without_any_setting(tmp_path):
+    import subprocess
+
+    code = (
+        "import sys, django\n"
+        "from django.conf import settings\n"
+        "settings.configure(INSTALLED_APPS=['fastsignal.django'])\n"
+        "assert 'fastsignal.tasks' not in sys.modules\n"
+        "django.setup()\n"
+        "print(sys.modules['fastsignal.tasks'].run_receiver.module_path)\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=120, cwd=tmp_path
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "fastsignal.tasks.run_receiver"

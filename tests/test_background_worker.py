@@ -85,6 +85,17 @@ def test_commit_runs_in_the_worker_on_the_committed_row(run):
     outcome = run("commit")
     assert outcome["sent"] == [{"scenario": "commit", "waiting_in_transaction": [True]}]
     assert [q["status"] for q in outcome["queued"]] == ["READY", "READY"]
+    # What the database queue stores: keys, no field value.
+    path, signal, sender, named = outcome["queued"][0]["args"]
+    assert (path, signal) == ("shop.receivers.order_saved", "django.db.models.signals.post_save")
+    assert sender == {"__fastsignal__": "model", "model": "shop.Order"}
+    assert named["instance"] == {
+        "__fastsignal__": "instance",
+        "model": "shop.Order",
+        "pk": named["instance"]["pk"],
+        "db": "default",
+    }
+    assert "commit" not in json.dumps(outcome["queued"][0]["args"])  # the order's reference
     saved, receipt = outcome["ran"]
     assert saved["receiver"] == "order_saved" and saved["sender"] == "shop.Order"
     assert saved["total"] == 20  # updated after the send, before the commit

@@ -30,3 +30,28 @@ class FastSignalConfig(AppConfig):
         from . import install
 
         install()
+
+    def ready(self) -> None:
+        """Import ``fastsignal.tasks`` where a task framework is installed.
+
+        Every process that starts Django (the web server, ``manage.py
+        db_worker``, ``rqworker``, a Celery worker) then knows the task that
+        runs background receivers, whether or not it imports a receiver module:
+        a Celery worker discards a task it does not know, and task backends
+        register a task when it is created. Needs no setting.
+        """
+        if task_framework_installed():
+            from .. import tasks  # noqa: F401  (creates and registers run_receiver)
+
+
+def task_framework_installed() -> bool:
+    """Whether Django's task framework can be imported: ``django.tasks`` or the backport."""
+    from importlib.util import find_spec
+
+    for name in ("django.tasks", "django_tasks"):
+        try:
+            if find_spec(name) is not None:
+                return True
+        except (ImportError, ValueError):
+            continue
+    return False

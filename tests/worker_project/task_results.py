@@ -19,6 +19,7 @@ print(
                 "task": result.task_path,
                 "status": result.status,
                 "receiver": result.args_kwargs["args"][0],
+                "args": result.args_kwargs["args"],
                 "return_value": result.return_value,
                 "priority": result.priority,
             }

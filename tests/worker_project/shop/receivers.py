@@ -17,6 +17,9 @@ def log(**entry):
 
 @receiver(post_save, sender="shop.Order", background=True)
 def order_saved(sender, instance, created, **kwargs):
+    if instance._state.adding:  # deleted before the worker ran: only its key travelled
+        log(receiver="order_saved", sender=sender._meta.label, pk=instance.pk, in_database=False)
+        return None
     log(
         receiver="order_saved",
         sender=sender._meta.label,
@@ -29,7 +32,15 @@ def order_saved(sender, instance, created, **kwargs):
     return instance.reference
 
 
-@receiver(post_delete, sender="shop.Order", background={"queue_name": "default", "priority": 10})
+@receiver(
+    post_delete,
+    sender="shop.Order",
+    background={
+        "queue_name": "default",
+        "priority": 10,
+        "fields": {"instance": ["reference", "total"]},
+    },
+)
 def order_deleted(sender, instance, **kwargs):
     log(
         receiver="order_deleted",
