@@ -26,6 +26,9 @@ Workloads:
 """
 
 import asyncio
+import functools
+import importlib.util
+import os
 
 # Django must be configured before a Django Signal connects a receiver.
 from django.conf import settings
@@ -48,6 +51,27 @@ TITLES = {
     "asend-10-sync": "asend, 10 sync receivers",
     "send-10-sync-no-async-support-cost": "send, 10 sync receivers: no cost for async support",
 }
+
+
+def django61_signal_class():
+    """Django 6.1's ``Signal``, or ``None`` when it is not available.
+
+    The installed one when Django is 6.1 or newer; otherwise Django 6.1's
+    ``django/dispatch/dispatcher.py`` named by ``FASTSIGNAL_DJANGO61_DISPATCHER``
+    (``scripts/bench`` takes it from Django 6.1's source distribution: Django 6
+    needs Python 3.12).
+    """
+    import django
+
+    if django.VERSION >= (6, 1):
+        return DjangoSignal
+    path = os.environ.get("FASTSIGNAL_DJANGO61_DISPATCHER")
+    if not path or not os.path.exists(path):
+        return None
+    spec = importlib.util.spec_from_file_location("django61_dispatcher", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module.Signal
 
 
 class Sender:
@@ -89,12 +113,15 @@ def _signal(signal_class, receivers, sender=None):
     return sig
 
 
-def _asend(sig, loop, expected):
-    def run():
-        loop.run_until_complete(sig.asend(sender=Sender, instance=INSTANCE, created=True))
+def _asend(sig, loop, expected, method="asend"):
+    send = getattr(sig, method)
 
-    responses = loop.run_until_complete(sig.asend(sender=Sender, instance=INSTANCE, created=True))
+    def run():
+        loop.run_until_complete(send(sender=Sender, instance=INSTANCE, created=True))
+
+    responses = loop.run_until_complete(send(sender=Sender, instance=INSTANCE, created=True))
     assert len(responses) == expected, responses
+    assert not any(isinstance(response, Exception) for _, response in responses), responses
     return run
 
 
@@ -156,3 +183,43 @@ def workloads(loop=None):
     return {
         name: {impl: build(name, impl, loop) for impl in implementations(name)} for name in TITLES
     }
+
+
+#: The asend workloads of the report: (name, title, method, sync receivers, async receivers).
+REPORT_ASENDS = [
+    (f"{method.replace('_', '-')}-10-{kind}", f"{method}, 10 {kind} receivers", method, sync, asy)
+    for method in ("asend", "asend_robust")
+    for kind, sync, asy in (("sync", 10, 0), ("async", 0, 10), ("mixed", 5, 5))
+]
+
+
+def _report_case(signal_class, method, sync, asy, loop):
+    from benchmarks.workloads import Case
+
+    receivers = make_sync_receivers(sync) + make_async_receivers(asy)
+    run = _asend(_signal(signal_class, receivers), loop, sync + asy, method)
+    return Case("run()", {"run": run})
+
+
+def report_workloads(loop):
+    """The report's asend workloads, each against Django 6.1's when it is available.
+
+    Bars: fastsignal's ``asend`` and ``asend_robust`` at least 1.5x faster than
+    Django 6.1's, for sync, async and mixed receivers (the fallback's bars, never
+    slower than Django, come from ``benchmarks.workloads.fallback_bars``).
+    """
+    from benchmarks.workloads import Bar, Workload
+
+    classes = dict(SIGNAL_CLASSES)
+    django61 = django61_signal_class()
+    if django61 is not None:
+        classes["django61"] = django61
+    result = []
+    for name, title, method, sync, asy in REPORT_ASENDS:
+        setups = {
+            impl: functools.partial(_report_case, signal_class, method, sync, asy, loop)
+            for impl, signal_class in classes.items()
+        }
+        bars = [Bar("django61", "fastsignal", at_least=1.5)] if django61 is not None else []
+        result.append(Workload(name, title, setups, bars, panel="async"))
+    return result

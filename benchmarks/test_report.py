@@ -1,5 +1,6 @@
-"""The report command: its chart keeps every text inside the picture, and a
-smoke run judges no performance bar.
+"""The report command: its chart keeps every text inside the picture, a smoke
+run judges no performance bar, a missed bar fails the run, and the statistics
+reject outliers.
 
     pytest benchmarks/test_report.py
 """
@@ -9,25 +10,32 @@ import json
 import pytest
 
 from benchmarks import report as report_module
-from benchmarks.report import CHART_BASELINE, CHART_SERIES, build_chart, format_ratio, main
-from benchmarks.workloads import workloads
+from benchmarks.chart import SERIES as CHART_SERIES
+from benchmarks.chart import build_chart, format_ratio
+from benchmarks.report import main
+from benchmarks.stats import summarize
+from benchmarks.workloads import Bar, workloads
 
 
-def synthetic_report(speedups, smoke=False):
+def spread(ratio, width=0.05):
+    return {"median": ratio, "q1": ratio * (1 - width), "q3": ratio * (1 + width)}
+
+
+def synthetic_report(speedups, smoke=False, panels=None):
     """A report whose workloads have the given ``{impl: speed-up over Django}``."""
-    ns = {}
-    for index, per_impl in enumerate(speedups):
-        times = {CHART_BASELINE: 1000.0}
-        times.update({impl: 1000.0 / ratio for impl, ratio in per_impl.items()})
-        ns[f"workload-{index}"] = times
+    names = [f"workload-{index}" for index in range(len(speedups))]
     return {
         "fastsignal": "0.0.0",
         "compiled": True,
         "django": "5.2",
         "python": "3.11.0",
         "smoke": smoke,
-        "titles": {name: f"workload {name} with a fairly long title" for name in ns},
-        "ns_per_operation": ns,
+        "titles": {name: f"workload {name} with a fairly long title" for name in names},
+        "panels": {name: (panels or {}).get(name, "send") for name in names},
+        "speedup_over_django": {
+            name: {impl: spread(ratio) for impl, ratio in per_impl.items()}
+            for name, per_impl in zip(names, speedups, strict=True)
+        },
     }
 
 
@@ -43,6 +51,7 @@ EXTREMES = {
     "all close to 1x": [{"fastsignal": 1.02, "fallback": 0.98}],
     "only faster": [{"fastsignal": 600, "fallback": 1.5}] * 12,
     "only slower": [{"fastsignal": 0.5, "fallback": 0.01}] * 3,
+    "with the loop's floor": [{"fastsignal": 5, "fallback": 1.1, "loop": 2.0}],
 }
 
 
@@ -82,9 +91,11 @@ def test_every_text_lies_inside_the_figure(speedups, smoke, monkeypatch):
     renderer, texts = drawn_texts(fig, monkeypatch)
 
     # Every bar label is drawn (an annotation whose anchor leaves the axes is not).
-    expected = sorted(format_ratio(ratio) for row in speedups for ratio in row.values())
+    expected = sorted(
+        format_ratio(ratio) for row in speedups for impl, ratio in row.items() if impl != "loop"
+    )
     assert sorted(t.get_text() for t in texts if isinstance(t, Annotation)) == expected
-    for impl in {impl for row in speedups for impl in row}:
+    for impl in {impl for row in speedups for impl in row} - {"loop"}:
         assert any(t.get_text() == CHART_SERIES[impl][0] for t in texts)  # in the legend
 
     bounds = fig.bbox
@@ -112,13 +123,32 @@ def test_bar_labels_stay_inside_the_axes(speedups, monkeypatch):
 
     fig = build_chart(synthetic_report(speedups))
     renderer, texts = drawn_texts(fig, monkeypatch)
-    (ax,) = fig.axes
-    box = ax.get_window_extent(renderer)
     labels = [t for t in texts if isinstance(t, Annotation)]
     assert labels
-    for label in labels:
-        extent = label.get_window_extent(renderer)
-        assert box.x0 <= extent.x0 and extent.x1 <= box.x1, label.get_text()
+    for ax in fig.axes:
+        box = ax.get_window_extent(renderer)
+        for label in labels:
+            if label.axes is ax:
+                extent = label.get_window_extent(renderer)
+                assert box.x0 <= extent.x0 and extent.x1 <= box.x1, label.get_text()
+
+
+def test_panels_error_bars_and_floor(monkeypatch):
+    """Sends and connects get their own panels; every bar has an error bar; the loop is drawn."""
+    pytest.importorskip("matplotlib")
+    from matplotlib.collections import LineCollection, PathCollection
+
+    speedups = [{"fastsignal": 5, "loop": 2}, {"fastsignal": 1000, "blinker": 900}]
+    fig = build_chart(synthetic_report(speedups, panels={"workload-1": "connect"}))
+    send, connect = fig.axes
+    assert send.get_title(loc="left").startswith("sends")
+    assert connect.get_title(loc="left").startswith("connect")
+    # each panel has its own scale: the sends are not squashed by the connects' 1,000x
+    assert send.get_xlim()[1] < 100 < 1000 < connect.get_xlim()[1]
+    error_bars = [c for ax in fig.axes for c in ax.collections if isinstance(c, LineCollection)]
+    assert sum(len(c.get_segments()) for c in error_bars) == 3
+    (floor,) = [c for c in send.collections if isinstance(c, PathCollection)]
+    assert floor.get_offsets()[0][0] == 2
 
 
 def test_chart_from_json(tmp_path, capsys):
@@ -127,7 +157,6 @@ def test_chart_from_json(tmp_path, capsys):
     source = tmp_path / "in" / "report.json"
     source.parent.mkdir()
     report = synthetic_report(EXTREMES["600x and 0.5x"])
-    del report["titles"]  # written before reports kept titles: the names stand in
     source.write_text(json.dumps(report))
     assert main(["--from-json", str(source), "--output", str(tmp_path / "out")]) == 0
     assert (tmp_path / "out" / "report.png").stat().st_size > 0
@@ -140,8 +169,10 @@ def test_chart_from_json(tmp_path, capsys):
 def quick_workloads(monkeypatch):
     """Only the workloads that the report needs, so that it runs in seconds."""
     chosen = [w for w in workloads() if w.name in ("send-0", "transient-senders")]
-    monkeypatch.setattr(report_module, "workloads", lambda: chosen)
+    monkeypatch.setattr(report_module, "all_workloads", lambda loop: chosen)
     monkeypatch.setattr(report_module, "TRANSIENT_SENDS", 100)
+    monkeypatch.setattr(report_module.peers, "cases", lambda: {})
+    return chosen
 
 
 def test_smoke_run_judges_no_bar(quick_workloads, tmp_path, capsys):
@@ -157,12 +188,47 @@ def test_smoke_run_judges_no_bar(quick_workloads, tmp_path, capsys):
     assert written["bars"] == []
 
 
+QUICK = ["--rounds", "3", "--target", "0.0002", "--no-chart"]
+
+
 def test_full_run_judges_the_bars(quick_workloads, tmp_path, capsys):
-    argv = ["--rounds", "1", "--target", "0.0005", "--no-chart", "--output", str(tmp_path)]
-    assert main(argv) == 0
+    assert main([*QUICK, "--report-only", "--output", str(tmp_path)]) == 0
     out = capsys.readouterr().out
+    assert out.startswith("load before: ")
     assert "| workload | bar | measured | |" in out
     assert "bars met in" in out
     assert "not judged" not in out
     written = json.loads((tmp_path / "report.json").read_text())
     assert written["bars"] and all("met" in bar for bar in written["bars"])
+    for bar in written["bars"]:  # every figure carries its spread
+        assert bar["q1"] <= bar["median"] <= bar["q3"]
+    for times in written["ns_per_operation"].values():
+        for figure in times.values():
+            assert figure["q1"] <= figure["median"] <= figure["q3"]
+            assert figure["kept"] + figure["rejected"] == 3
+    assert set(written["load"]["before"]) == {"load_average", "cores", "busy"}
+
+
+def test_a_missed_bar_fails_the_run(quick_workloads, tmp_path, capsys):
+    """Exit status 1 when a bar is missed; 0 with --report-only, which still says so."""
+    quick_workloads[0].bars.append(Bar("django", "fastsignal", at_least=1e9))
+    assert main([*QUICK, "--output", str(tmp_path)]) == 1
+    assert "MISSED: send, 0 receivers: django / fastsignal >= 1e+09" in capsys.readouterr().out
+    assert main([*QUICK, "--report-only", "--output", str(tmp_path)]) == 0
+    assert "MISSED: send, 0 receivers" in capsys.readouterr().out
+
+
+def test_busy_machine_is_announced(quick_workloads, tmp_path, capsys, monkeypatch):
+    monkeypatch.setattr(report_module, "load", lambda: (3.5, 2))
+    main(["--smoke", "--no-chart", "--output", str(tmp_path)])
+    out = capsys.readouterr().out
+    assert out.startswith("load before: 3.50 on 2 cores -- BUSY")
+
+
+def test_outliers_are_rejected():
+    """A batch that lost the core for a time slice does not move the median or the spread."""
+    samples = [100.0, 101.0, 99.0, 100.5, 99.5, 100.2, 5000.0, 99.8]
+    summary = summarize(samples)
+    assert summary.rejected == 1
+    assert 99.5 <= summary.median <= 100.5
+    assert summary.q3 < 101
