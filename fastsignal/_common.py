@@ -7,6 +7,7 @@ slow paths and for the Python-visible attributes of a signal.
 from __future__ import annotations
 
 import logging
+from types import MethodType
 from typing import TYPE_CHECKING, Any, overload
 
 from ._signal_paths import signal_path
@@ -191,20 +192,46 @@ class SignalRecursionError(RecursionError):
         return describe_recursion(self.chain)
 
 
+#: Attribute of a ``RecursionError`` on its way out of sends: the ``(signal, receiver)``
+#: identity of each send it left, innermost first (ints only: it stays picklable).
+_LINKS = "_fastsignal_links"
+
+
+def _receiver_identity(receiver: object) -> int | tuple[int, int]:
+    """``receiver``'s identity, stable across the bound-method objects of one method
+    (a weakly connected method is bound anew by each send), without running user code."""
+    if type(receiver) is MethodType:
+        return (id(receiver.__self__), id(receiver.__func__))
+    return id(receiver)
+
+
 def signal_recursion_error(
     err: RecursionError, signal: object, sender: object, receiver: Receiver | None
-) -> SignalRecursionError:
-    """Return the ``SignalRecursionError`` to raise for ``err`` leaving ``receiver``.
+) -> RecursionError:
+    """Return the exception to raise for ``err`` leaving ``receiver``, called by each
+    dispatch loop the error passes through, innermost first.
 
-    Called by each dispatch loop the error passes through, innermost first. A
-    plain ``RecursionError`` is replaced (its traceback, as long as the
-    recursion, is dropped); a ``SignalRecursionError`` gains one link.
+    The interpreter's ``RecursionError`` is returned as it is until it has left
+    the same receiver of the same signal twice (a save loop); then a
+    ``SignalRecursionError`` naming the loop is returned, with ``err`` as its
+    ``__cause__`` (whose traceback keeps the frames). A ``SignalRecursionError``
+    gains one link, with a short traceback. Any other ``RecursionError`` (a
+    receiver's own subclass) is returned untouched, as Django lets it through.
     """
-    if not isinstance(err, SignalRecursionError):
-        err = SignalRecursionError()
-        err.chain = []
-    err.chain.insert(0, (signal, sender, receiver))
-    return err.with_traceback(None)
+    if isinstance(err, SignalRecursionError):
+        err.chain.insert(0, (signal, sender, receiver))
+        return err.with_traceback(None)
+    if type(err) is not RecursionError:
+        return err
+    link = (id(signal), _receiver_identity(receiver))
+    links: tuple[tuple[int, object], ...] = getattr(err, _LINKS, ())
+    if link not in links:
+        setattr(err, _LINKS, (*links, link))
+        return err
+    loop = SignalRecursionError()
+    loop.chain = [(signal, sender, receiver)]
+    loop.__cause__ = err
+    return loop
 
 
 def describe_recursion(chain: list[tuple[Any, Any, Receiver | None]]) -> str:
@@ -283,7 +310,7 @@ def call_receivers(
                 response = call(signal=signal, sender=sender, **named)
             responses.append((receiver, response))
     except RecursionError as err:  # not robust: there, it is a receiver's response
-        raise signal_recursion_error(err, signal, sender, receiver) from None
+        raise signal_recursion_error(err, signal, sender, receiver)  # noqa: B904 (it sets the cause)
     return responses
 
 

@@ -16,7 +16,6 @@ import weakref
 from types import MethodType
 
 from cpython.object cimport Py_TYPE, PyObject, PyTypeObject
-from cpython.pythread cimport PyThread_get_thread_ident
 
 from ._common import (
     NONE_ID,
@@ -398,6 +397,7 @@ cdef class Indexes:
     cdef Snapshot any_snapshot
     cdef Py_ssize_t next_seq
     cdef Py_ssize_t ranked  # how many entries have a non-zero priority
+    cdef bint has_dead  # built by _index_items with dead entries
 
     def __cinit__(self):
         self.entries = {}
@@ -463,9 +463,9 @@ cdef class Registry:
     cdef public bint resync
     cdef object list
     cdef Py_ssize_t list_len
-    cdef size_t assigned  # counts assignments of ``receivers``
+    cdef size_t assigned  # counts assignments of ``receivers`` and ``clear()`` calls
+    cdef size_t deaths  # counts deaths reported by weak-reference callbacks
     cdef size_t version  # odd while a mutation is under way (a seqlock)
-    cdef unsigned long writer  # thread ident of the mutation under way, or 0
     cdef Indexes indexes
     # The memo of the last sender keyed by its address (see snapshot()).
     cdef PyObject *last_sender  # address only, never dereferenced
@@ -487,15 +487,18 @@ cdef class Registry:
 
     def flag_dead(self, reference=None):
         """Weakref callback of receivers: may run inside garbage collection, so only
-        set a flag."""
+        set a flag (and count the death)."""
+        self.deaths += 1
         self.dead = True
 
     def flag_sender_dead(self, reference=None):
         """Weakref callback of senders (and of referents watched for assigned items)."""
+        self.deaths += 1
         self.dead = True
         self.dead_sender = True
 
     def request_resync(self):
+        self.assigned += 1
         self.resync = True
 
     cdef inline bint adoption_pending(self) noexcept:
@@ -514,42 +517,53 @@ cdef class Registry:
 
     def refresh(self):
         """Apply pending adoption and clean-up. The caller holds the lock."""
+        self._refresh_locked()
+
+    cdef int _refresh_locked(self) except -1:
         if self.stale():
             self._begin()
             try:
                 self._refresh()
             finally:
                 self._end()
+        return 0
 
-    cdef inline int ensure_fresh(self) except -1:
-        """Apply pending adoption and clean-up before a read (see ``_engine_py``)."""
-        if not self.stale() or self.writer == PyThread_get_thread_ident():
-            return 0
-        if self.dead_sender or self.adoption_pending():
-            with self.lock:
-                self.refresh()
-        elif self.acquire(False):
+    cdef Registry fresh(self):
+        """The registry a read uses once ``stale()`` (see ``_engine_py``): this one,
+        refreshed if the lock is free, or a view built aside for this read only
+        when what is pending must be seen and the lock is busy. Never waits."""
+        if self.acquire(False):
             try:
-                self.refresh()
+                self._refresh_locked()
             finally:
                 self.release()
-        return 0
+        if self.dead_sender or self.adoption_pending():
+            return self._view()
+        return self
+
+    cdef Registry _view(self):
+        """A registry for one read: the assigned list (or the indexes) indexed aside,
+        without dead entries. Its version is odd: it publishes nothing."""
+        cdef Registry view = Registry(_VIEW_LOCK)
+        items = self.list if self.adoption_pending() else None
+        if items is None:
+            items = [(<Entry>e).item for e in PyDict_Values(self.indexes.entries)]
+        view.indexes = _index_items(list(items), self.indexes, self.on_sender_death, True)
+        view.version = 1
+        return view
 
     cdef inline void _begin(self) noexcept:
         self.version += 1
-        self.writer = PyThread_get_thread_ident()
         # Empty the memo, so that it keeps no receiver alive after a disconnect.
         # Invalid first: releasing the snapshot may run a finalizer that sends.
         self.last_version = NO_VERSION
         self.last_snapshot = None
 
     cdef inline void _end(self) noexcept:
-        self.writer = 0
         self.version += 1
 
     cdef int _refresh(self) except -1:
-        cdef size_t assigned
-        cdef bint dead_sender
+        cdef size_t assigned, deaths
         if self.adoption_pending():
             # set_list takes no lock: a list assigned while this one is being
             # adopted changes ``assigned``, and stays to be adopted next time.
@@ -559,34 +573,24 @@ cdef class Registry:
             if self.assigned == assigned:
                 self.resync = False
         if self.dead:
-            dead_sender = self.dead_sender
-            self.dead = self.dead_sender = False
-            try:
-                for entry in [e for e in self.indexes.entries.values() if not (<Entry>e).alive()]:
-                    self._remove((<Entry>entry).key)
-            except BaseException:
-                self.dead = True  # finish the clean-up next time
-                self.dead_sender = self.dead_sender or dead_sender
-                raise
+            # The flags stay set until the dead entries are gone (a send that
+            # sees them meanwhile reads around them), and are cleared only if
+            # nothing died since the scan began.
+            deaths = self.deaths
+            for entry in [e for e in self.indexes.entries.values() if not (<Entry>e).alive()]:
+                self._remove((<Entry>entry).key)
+            if self.deaths == deaths:
+                self.dead = self.dead_sender = False
         return 0
 
     cdef int _adopt(self, object items) except -1:
         """Index ``items`` aside, then make them the registry's indexes in one step."""
         cdef list adopted = list(items)
-        cdef dict known = {id((<Entry>e).item): e for e in self.indexes.entries.values()}
-        cdef Indexes indexes = Indexes()
-        cdef bint dead = False
-        for item in adopted:
-            entry = known.get(id(item))
-            if entry is not None and (<Entry>entry).item is item:
-                entry = (<Entry>entry).copy()
-            else:
-                entry = _entry_from_foreign_item(item, self.on_sender_death)
-                dead = dead or not (<Entry>entry).alive()
-            indexes.add(<Entry>entry)
+        cdef Indexes indexes = _index_items(adopted, self.indexes, self.on_sender_death, False)
+        if indexes.has_dead:  # flagged first: until they are removed, sends read around them
+            self.dead = self.dead_sender = True
         self.indexes = indexes
         self.list_len = len(adopted)
-        self.dead = self.dead or dead
         return 0
 
     def get_list(self):
@@ -596,13 +600,18 @@ cdef class Registry:
         if self.list is not None:
             return self.list
         items = [(<Entry>e).item for e in _call_order(PyDict_Values(self.indexes.entries))]
-        if self.unchanged_since(version):
+        # Not over a list assigned meanwhile (by a finalizer run by the build).
+        if self.unchanged_since(version) and self.list is None:
             self.list = items
             self.list_len = len(items)
         return items
 
     def set_list(self, items):
-        self.list = items if type(items) is list else list(items)
+        items = items if type(items) is list else list(items)
+        # Counted before and after the store: see "The receivers list is a
+        # cache too" in the contract.
+        self.assigned += 1
+        self.list = items
         self.assigned += 1
         self.resync = True
 
@@ -613,12 +622,18 @@ cdef class Registry:
         self._begin()
         try:
             self._refresh()
-            if self.indexes.add(entry) and self.list is not None:
-                if self.indexes.ranked:  # call order is not connection order
-                    self.list = None
-                else:
-                    (<list>self.list).append(entry.item)
-                    self.list_len += 1
+            items = self.list
+            assigned = self.assigned
+            if self.indexes.add(entry) and items is not None:  # add() may run user code
+                if self.assigned == assigned:
+                    if self.indexes.ranked:  # call order is not connection order
+                        self.list = None
+                    else:
+                        (<list>items).append(entry.item)
+                        self.list_len += 1
+                elif self.list is items:  # the same list assigned again, or clear()
+                    (<list>items).append(entry.item)
+                # else a new list was assigned meanwhile: adopted next, as assigned
         finally:
             self._end()
         return 0
@@ -633,17 +648,24 @@ cdef class Registry:
             self._end()
 
     cdef bint _remove(self, key) except -1:
-        cdef Entry entry = self.indexes.discard(key)
+        items = self.list
+        cdef size_t assigned = self.assigned
+        cdef Entry entry = self.indexes.discard(key)  # may run user code
         cdef Py_ssize_t size
         if entry is None:
             return False
-        if self.list is not None:
-            size = len(<list>self.list)
-            if size and (<list>self.list)[size - 1] is entry.item:
-                (<list>self.list).pop()
+        if items is None:
+            return True
+        if self.assigned == assigned:
+            size = len(<list>items)
+            if size and (<list>items)[size - 1] is entry.item:
+                (<list>items).pop()
                 self.list_len -= 1
             else:  # rebuilt on next read; removing from the middle would be O(n)
                 self.list = None
+        elif self.list is items:  # the same list assigned again, or clear()
+            _remove_item(<list>items, entry.item)
+        # else a new list was assigned meanwhile: adopted next, as assigned
         return True
 
     # -- reading (no lock) -------------------------------------------------------------
@@ -691,11 +713,44 @@ cdef class Registry:
 
     def live_receivers(self, sender):
         """Return ``(sync_receivers, async_receivers)``, resolved and alive."""
-        self.ensure_fresh()
-        if not self.indexes.entries:
+        cdef Registry registry = self.fresh() if self.stale() else self
+        if not registry.indexes.entries:
             return [], []
-        snap = self.snapshot(sender)
+        snap = registry.snapshot(sender)
         return _resolve(snap.sync), _resolve(snap.async_)
+
+
+cdef object _VIEW_LOCK = threading.Lock()  # the lock of views: never taken
+
+
+cdef Indexes _index_items(list items, Indexes known_indexes, object on_death, bint live_only):
+    """``items`` indexed in a new ``Indexes``; entries of ``known_indexes`` for the
+    same items are copied, other items get entries watched by ``on_death``. With
+    ``live_only``, dead entries are left out; otherwise ``has_dead`` tells if any."""
+    cdef dict known = {id((<Entry>e).item): e for e in PyDict_Values(known_indexes.entries)}
+    cdef Indexes indexes = Indexes()
+    for item in items:
+        entry = known.get(id(item))
+        if entry is not None and (<Entry>entry).item is item:
+            entry = (<Entry>entry).copy()
+        else:
+            entry = _entry_from_foreign_item(item, on_death)
+        if not (<Entry>entry).alive():
+            if live_only:
+                continue
+            indexes.has_dead = True
+        indexes.add(<Entry>entry)
+    return indexes
+
+
+cdef int _remove_item(list items, object item) except -1:
+    """Remove ``item`` (by identity) from ``items``, if there."""
+    cdef Py_ssize_t i
+    for i in range(len(items)):
+        if items[i] is item:
+            del items[i]
+            break
+    return 0
 
 
 cdef list _resolve(tuple entries):
@@ -865,7 +920,7 @@ cdef list _call_entries(object signal, object sender, tuple entries, bint robust
             receiver = responses[index]
             responses[index] = (receiver, PyObject_Vectorcall(receiver, args, offset, kwnames))
     except RecursionError as err:
-        raise signal_recursion_error(err, signal, sender, receiver) from None
+        raise signal_recursion_error(err, signal, sender, receiver)
     return responses
 
 
@@ -895,7 +950,8 @@ cdef object _send(PyObject **args, size_t nargsf, PyObject *kwnames_ptr, int rob
 
     cdef dict state = PyObject_GenericGetDict(signal, NULL)
     cdef Registry registry = _registry_in(signal, state)
-    registry.ensure_fresh()
+    if registry.stale():
+        registry = registry.fresh()
     if not registry.indexes.entries:
         return []
     cdef Snapshot snap = registry.snapshot(sender)
@@ -950,7 +1006,8 @@ def has_listeners(self, sender=None):
         sync_receivers, async_receivers = self._live_receivers(sender)
         return bool(sync_receivers or async_receivers)
     cdef Registry registry = _registry_in(self, state)
-    registry.ensure_fresh()
+    if registry.stale():
+        registry = registry.fresh()
     if not registry.indexes.entries:
         return False
     for entry in registry.snapshot(sender).entries:
@@ -970,7 +1027,8 @@ cdef object _live_receivers_function = _live_receivers
 def _deferred_receivers(self, sender):
     """Return ``[(receiver, ref), ...]`` connected with ``on_commit=True`` for ``sender``."""
     cdef Registry registry = _registry(self)
-    registry.ensure_fresh()
+    if registry.stale():
+        registry = registry.fresh()
     if not registry.indexes.entries:
         return []
     return _pairs(registry.snapshot(sender).deferred)

@@ -39,9 +39,10 @@ Receivers list
     (first item wins).
 
 Weak references
-    Weak receivers and senders hold weak references whose callback only sets
-    ``registry.dead`` (and ``registry.dead_sender`` for a sender); the next
-    operation removes dead entries under the lock.
+    Weak receivers and senders hold weak references whose callback only counts
+    the death in ``registry.deaths`` and sets ``registry.dead`` (and
+    ``registry.dead_sender`` for a sender); the next operation removes dead
+    entries under the lock.
 
 Functions meant to be methods of a signal class (``self`` is the signal)
     ``send``, ``send_robust``, ``has_listeners``, ``_live_receivers``,
@@ -58,10 +59,13 @@ Sending
     ``receiver(signal=self, sender=sender, **named)`` in call order (priority,
     highest first, then connection order; see ``Snapshot``), then
     the async ones together. ``send_robust`` does the same and turns each
-    ``Exception`` into that receiver's response, logging it. A
-    ``RecursionError`` that leaves ``send`` (receivers that send the signal that
-    called them, without end) becomes ``SignalRecursionError``, which names the
-    receivers that looped.
+    ``Exception`` into that receiver's response, logging it. The
+    interpreter's ``RecursionError`` that leaves the same receiver of the same
+    signal twice on its way out (receivers that send the signal that called
+    them, without end) becomes ``SignalRecursionError``, which names the
+    receivers that looped and has the original as its ``__cause__``. Every
+    other exception, a receiver's own deep recursion and ``RecursionError``
+    subclasses included, leaves ``send`` as it leaves Django's.
 
 Concurrency
 ===========
@@ -70,20 +74,25 @@ Guarantees, for threads that share a signal (with the GIL):
 
 1. A send calls every receiver whose ``connect()`` returned before the send
    started, unless its ``disconnect()`` (or its death, for a weak receiver) was
-   under way before the send ended.
+   under way before the send ended, or a ``receivers`` list assigned after
+   that ``connect()`` was called and before the send ended replaced it.
 2. A send calls no receiver whose ``disconnect()`` returned before the send
    started, unless it was connected again before the send ended.
-3. Sends never fail because a mutation is under way, and wait for the lock
-   only when there is clean-up to apply first: a ``receivers`` list assigned
-   before them, or a sender that died (its entries must go before a new
-   object at the same address can be mistaken for it). Dead receivers are
-   cleaned up by a send only if the lock is free; until then sends skip them.
+3. Every assignment to ``receivers`` and every
+   ``sender_receivers_cache.clear()`` that returned before a send started is
+   honoured by that send.
+4. No send, from any thread, finalizer or signal handler, waits for a lock:
+   so none waits on a lock its own thread holds. Sends never fail because a
+   mutation is under way.
+5. A send never calls a receiver connected for a sender that died before the
+   send started, even from a new object at the dead sender's address (or with
+   its key), as in Django 6.
 
 How. Mutations (connect, disconnect, adoption of an assigned list, clean-up of
-dead receivers) run under ``registry.lock``, one at a time. A send takes no
-lock: it reads the indexes as they are and may fill the caches (``prepared``,
-``any_snapshot``, and in the compiled engine a one-entry memo of the last
-sender's snapshot). What makes this safe:
+dead receivers) run under ``registry.lock``, one at a time. A send never waits
+for the lock: it reads the indexes as they are and may fill the caches
+(``prepared``, ``any_snapshot``, and in the compiled engine a one-entry memo of
+the last sender's snapshot). What makes this safe:
 
 - **A mutation touches one entry in place, or swaps everything in one step.**
   Connect and disconnect change the indexes of one entry. Their only step that
@@ -115,19 +124,52 @@ sender's snapshot). What makes this safe:
   (``None``, classes without ``__func__``, plain instances without it), and
   stores the address and the version. A sender that died flagged the
   registry from its weak reference's callback, before another object could
-  be allocated at its address, and every send applies that clean-up (a
-  mutation) before it looks anything up.
+  be allocated at its address, and every send that sees the flag reads
+  around the dead entries (see "Pending state") before it looks anything up.
 - **Nothing a send reads is freed under it.** Snapshots and entries are
   immutable and reference-counted; a send holds its own references to the
   ``Indexes``, the snapshot and the receivers it calls. Cache slots that are
   replaced (the memo, the compiled engine's call plan) are swapped so that the
   old value is released only after the new one is complete: releasing it can
   run a finalizer (``__del__``), which may send again.
+- **Pending state is applied, or read around, never waited for.** Before it
+  reads the indexes, a send checks the flags: ``resync`` (a list assigned or
+  cleared), a ``receivers`` list whose length changed, ``dead``. If one is
+  set it applies the clean-up under the lock if the lock is free
+  (``Registry.fresh``). If the lock is busy (another thread's mutation, or
+  this thread's own: a finalizer or signal handler run inside a mutation,
+  or code that holds ``signal.lock`` and sends) and what is pending must be
+  seen (an assignment, a ``clear()``, a dead sender), the send indexes the
+  assigned list (or the current indexes) aside, leaving out dead entries, in
+  a view used for this send only, which publishes nothing. Dead receivers
+  alone are left for later: a send skips them anyway. So rules 3 and 5 hold
+  whoever holds the lock, and rule 4 holds because nothing in a send blocks.
+- **Flags are cleared only when what they report is done.** ``dead`` and
+  ``dead_sender`` stay set while the clean-up removes dead entries (a send
+  that sees them meanwhile reads around the entries not yet removed), and are
+  cleared only if ``deaths``, which every weak-reference callback increments
+  before it sets the flags, did not change since the scan began. An adoption
+  that finds dead items sets both flags before it publishes the new indexes.
 - **The ``receivers`` list is a cache too.** A read that builds it keeps it
-  only under the same rule as a snapshot. An assignment (which takes no
-  lock) stores the list, counts itself in ``assigned`` and sets ``resync``;
-  an adoption clears ``resync`` only if no assignment was counted since it
-  began, so an assignment made during another adoption is adopted next.
+  only under the same rule as a snapshot, and only if no list was assigned
+  meanwhile (it checks ``list is None`` in the same step). An assignment
+  (which takes no lock) increments ``assigned``, stores the list, increments
+  ``assigned`` again and sets ``resync``; ``clear()`` increments ``assigned``
+  and sets ``resync``. An adoption reads ``assigned`` before it reads the
+  list, and clears ``resync`` only if ``assigned`` did not change since, so an
+  assignment or ``clear()`` made during an adoption is adopted next. A
+  mutation that keeps the list in step (appends, pops the last item, or drops
+  the list to be rebuilt) reads the list and ``assigned`` before its step that
+  runs user code, and after it touches the list only if ``assigned`` is
+  unchanged, checked and stored with no call or allocation in between (in
+  the pure-Python engine too: CPython switches threads and runs signal
+  handlers and garbage collection only at calls, backward jumps and
+  allocations). If ``assigned`` changed, the same list object assigned again
+  (or cleared) is edited in place, so that the adoption that follows keeps
+  the mutation; a new list is left as assigned (the mutation overlapped the
+  assignment, which wins). The first increment comes before the store, so a
+  mutation never drops a list stored after its check; the second after it,
+  so an adoption that read the old list sees the count change.
 - **Lists are built without running user code.** A send copies an index with
   ``list(d.values())``, which runs no Python code and so cannot see the dict
   change size under it, and orders the copy by ``seq``.
@@ -136,11 +178,12 @@ sender's snapshot). What makes this safe:
   (``_call_order``); ``Indexes.ranked``, which a mutation updates in a
   separate step from the dicts, is read only by mutations, under the lock.
   Priorities are ints, so sorting runs no user code.
-- **No re-entrant deadlock.** A finalizer that sends the signal while this
+- **Re-entrant sends.** A finalizer or signal handler that sends while this
   thread is inside a mutation (garbage collection can run one at any
-  allocation) finds the registry marked as being written by this thread and
-  does not wait for the lock it already holds; it reads the indexes as they
-  are and publishes nothing.
+  allocation, and from Python 3.12 at the first line of a function) does not
+  get the lock; it reads the indexes as they are (consistent, as above), or
+  a view if something must be seen, and publishes nothing (the version is
+  odd).
 
 Not covered: asynchronous exceptions (a signal handler that raises, such as
 ``KeyboardInterrupt``, between two bytecodes) can interrupt the pure-Python
@@ -148,8 +191,11 @@ engine in the middle of a mutation, as they can any Python code (Django's
 dispatcher included). The compiled engine's mutations and publications run in
 C, where they cannot be interrupted.
 
-``tests/test_stress.py`` runs threads that connect, disconnect and send with
-adversarial lookup keys and checks 1 and 2 on every send, on both engines.
+``tests/test_stress.py`` runs threads that connect, disconnect, assign
+``receivers``, call ``clear()``, let senders die and send, with adversarial
+lookup keys, and checks 1, 2, 3 and 5 on every send, on both engines;
+``tests/test_registry_races.py`` makes each interleaving this argument is
+about happen deterministically.
 Without the GIL (free-threaded builds) none of this holds: the compiled
 module does not declare free-threading support, so importing it turns the GIL
 back on.
@@ -213,9 +259,6 @@ def _call_order(entries: list[Entry]) -> list[Entry]:
         if entry.priority:
             return sorted(entries, key=_by_rank)  # stable: connection order within a rank
     return entries
-
-
-_get_ident = threading.get_ident
 
 
 class Entry:
@@ -333,6 +376,7 @@ class Indexes:
         "any_snapshot",
         "by_sender",
         "entries",
+        "has_dead",
         "next_seq",
         "prepared",
         "ranked",
@@ -346,6 +390,7 @@ class Indexes:
         self.any_snapshot: Snapshot | None = None
         self.next_seq = 0
         self.ranked = 0  # how many entries have a non-zero priority
+        self.has_dead = False  # built by _index_items with dead entries
 
     def add(self, entry: Entry) -> bool:
         """Index ``entry`` unless its lookup key is taken; return whether it was added."""
@@ -402,24 +447,27 @@ class Registry:
         self.resync = False  # ``list`` must be adopted again
         self.list: list[ReceiversItem] | None = None  # the list ``signal.receivers`` returns
         self.list_len = 0  # its length when last in step
-        self.assigned = 0  # counts assignments of ``receivers``
+        self.assigned = 0  # counts assignments of ``receivers`` and ``clear()`` calls
+        self.deaths = 0  # counts deaths reported by weak-reference callbacks
         self.version = 0  # odd while a mutation is under way (a seqlock)
-        self.writer: int | None = None  # thread ident of the mutation under way
         self.indexes = Indexes()
 
     # -- state kept in step with ``signal.receivers`` -------------------------------
 
     def flag_dead(self, reference: object = None) -> None:
         """Weakref callback of receivers: may run inside garbage collection, so only
-        set a flag."""
+        set a flag (and count the death)."""
+        self.deaths += 1
         self.dead = True
 
     def flag_sender_dead(self, reference: object = None) -> None:
         """Weakref callback of senders (and of referents watched for assigned items)."""
+        self.deaths += 1
         self.dead = True
         self.dead_sender = True
 
     def request_resync(self) -> None:
+        self.assigned += 1
         self.resync = True
 
     def adoption_pending(self) -> bool:
@@ -438,33 +486,39 @@ class Registry:
             finally:
                 self._end()
 
-    def ensure_fresh(self) -> None:
-        """Apply pending adoption and clean-up before a read.
-
-        Waits for the lock when a ``receivers`` list was assigned (a read must
-        see it adopted) or a sender died (its entries must go before a new
-        object at its address can be mistaken for it). Dead receivers alone are
-        cleaned up only if the lock is free: a send skips them anyway. A
-        finalizer running inside this thread's own mutation never waits for
-        the lock this thread holds: it reads the indexes as they are.
+    def fresh(self) -> Registry:
+        """The registry a read uses once ``stale()``: this one, refreshed if the
+        lock is free; otherwise, if what is pending must be seen (a ``receivers``
+        list assigned or cleared, or a sender that died), a view built aside for
+        this read only. Never waits for the lock: the thread that holds it may
+        be this one (a finalizer or a signal handler run inside a mutation, or
+        code that holds ``signal.lock``). Dead receivers alone are left for
+        later: a send skips them.
         """
-        if not self.stale() or self.writer == _get_ident():
-            return
-        if self.dead_sender or self.adoption_pending():
-            with self.lock:
-                self.refresh()
-        elif self.lock.acquire(False):
+        if self.lock.acquire(False):
             try:
                 self.refresh()
             finally:
                 self.lock.release()
+        if self.dead_sender or self.adoption_pending():
+            return self._view()
+        return self
+
+    def _view(self) -> Registry:
+        """A registry for one read: the assigned list (or the indexes) indexed aside,
+        without dead entries. Its version is odd: it publishes nothing."""
+        view = Registry(_VIEW_LOCK)
+        items = self.list if self.adoption_pending() else None
+        if items is None:
+            items = [e.item for e in list(self.indexes.entries.values())]
+        view.indexes = _index_items(list(items), self.indexes, self.flag_sender_dead, True)
+        view.version = 1
+        return view
 
     def _begin(self) -> None:
         self.version += 1
-        self.writer = _get_ident()
 
     def _end(self) -> None:
-        self.writer = None
         self.version += 1
 
     def _refresh(self) -> None:
@@ -477,33 +531,23 @@ class Registry:
             if self.assigned == assigned:
                 self.resync = False
         if self.dead:
-            dead_sender = self.dead_sender
-            self.dead = self.dead_sender = False
-            try:
-                for entry in [e for e in self.indexes.entries.values() if not e.alive()]:
-                    self._remove(entry.key)
-            except BaseException:
-                self.dead = True  # finish the clean-up next time
-                self.dead_sender = self.dead_sender or dead_sender
-                raise
+            # The flags stay set until the dead entries are gone (a send that
+            # sees them meanwhile reads around them), and are cleared only if
+            # nothing died since the scan began.
+            deaths = self.deaths
+            for entry in [e for e in self.indexes.entries.values() if not e.alive()]:
+                self._remove(entry.key)
+            if self.deaths == deaths:
+                self.dead = self.dead_sender = False
 
     def _adopt(self, items: Iterable[ReceiversItem]) -> None:
         """Index ``items`` aside, then make them the registry's indexes in one step."""
         items = list(items)
-        known = {id(e.item): e for e in self.indexes.entries.values()}
-        indexes = Indexes()
-        dead = False
-        for item in items:
-            entry = known.get(id(item))
-            if entry is not None and entry.item is item:
-                entry = entry.copy()
-            else:
-                entry = _entry_from_foreign_item(item, self.flag_sender_dead)
-                dead = dead or not entry.alive()
-            indexes.add(entry)
+        indexes = _index_items(items, self.indexes, self.flag_sender_dead, False)
+        if indexes.has_dead:  # flagged first: until they are removed, sends read around them
+            self.dead = self.dead_sender = True
         self.indexes = indexes
         self.list_len = len(items)
-        self.dead = self.dead or dead
 
     def get_list(self) -> list[ReceiversItem]:
         """The ``receivers`` list, built on first read and kept in step by mutations."""
@@ -524,7 +568,11 @@ class Registry:
         return items
 
     def set_list(self, items: Iterable[ReceiversItem]) -> None:
-        self.list = items if type(items) is list else list(items)
+        items = items if type(items) is list else list(items)
+        # Counted before and after the store: see "The receivers list is a
+        # cache too" in the contract.
+        self.assigned += 1
+        self.list = items
         self.assigned += 1
         self.resync = True
 
@@ -535,12 +583,17 @@ class Registry:
         self._begin()
         try:
             self._refresh()
-            if self.indexes.add(entry) and self.list is not None:
-                if self.indexes.ranked:  # call order is not connection order
-                    self.list = None
-                else:
-                    self.list.append(entry.item)
-                    self.list_len += 1
+            items, assigned = self.list, self.assigned
+            if self.indexes.add(entry) and items is not None:  # add() may run user code
+                if self.assigned == assigned:
+                    if self.indexes.ranked:  # call order is not connection order
+                        self.list = None
+                    else:
+                        items.append(entry.item)
+                        self.list_len += 1
+                elif self.list is items:  # the same list assigned again, or clear()
+                    items.append(entry.item)
+                # else a new list was assigned meanwhile: adopted next, as assigned
         finally:
             self._end()
 
@@ -554,16 +607,22 @@ class Registry:
             self._end()
 
     def _remove(self, key: Hashable) -> bool:
-        entry = self.indexes.discard(key)
+        items, assigned = self.list, self.assigned
+        entry = self.indexes.discard(key)  # may run user code
         if entry is None:
             return False
-        items = self.list
-        if items is not None:
+        if items is None:
+            return True
+        # Checked and stored with no call in between: see the contract.
+        if self.assigned == assigned:
             if items and items[-1] is entry.item:
                 items.pop()
                 self.list_len -= 1
             else:  # rebuilt on next read; removing from the middle would be O(n)
                 self.list = None
+        elif self.list is items:  # the same list assigned again, or clear()
+            _remove_item(items, entry.item)
+        # else a new list was assigned meanwhile: adopted next, as assigned
         return True
 
     # -- reading (no lock) -------------------------------------------------------------
@@ -609,11 +668,46 @@ class Registry:
 
     def live_receivers(self, sender: Any) -> LiveReceivers:
         """Return ``(sync_receivers, async_receivers)``, resolved and alive."""
-        self.ensure_fresh()
-        if not self.indexes.entries:
+        registry = self.fresh() if self.stale() else self
+        if not registry.indexes.entries:
             return [], []
-        snap = self.snapshot(sender)
+        snap = registry.snapshot(sender)
         return _resolve(snap.sync), _resolve(snap.async_)
+
+
+_VIEW_LOCK = threading.Lock()  # the lock of views: never taken
+
+
+def _index_items(
+    items: list[ReceiversItem], known_indexes: Indexes, on_death: OnDeath, live_only: bool
+) -> Indexes:
+    """``items`` indexed in a new ``Indexes``; entries of ``known_indexes`` for the
+    same items are copied, other items get entries watched by ``on_death``. With
+    ``live_only``, dead entries are left out; otherwise ``has_dead`` tells if any."""
+    known = {id(e.item): e for e in list(known_indexes.entries.values())}
+    indexes = Indexes()
+    for item in items:
+        entry = known.get(id(item))
+        if entry is not None and entry.item is item:
+            entry = entry.copy()
+        else:
+            entry = _entry_from_foreign_item(item, on_death)
+        if not entry.alive():
+            if live_only:
+                continue
+            indexes.has_dead = True
+        indexes.add(entry)
+    return indexes
+
+
+def _remove_item(items: list[ReceiversItem], item: ReceiversItem) -> None:
+    """Remove ``item`` (by identity) from ``items``, if there."""
+    for index, candidate in enumerate(items):
+        if candidate is item:
+            # Checked again with no call in between: the list may have changed.
+            if items[index] is item:
+                del items[index]
+            return
 
 
 def _resolve(entries: Iterable[Entry]) -> list[Receiver]:
@@ -655,8 +749,7 @@ def _create_registry(signal: object) -> Registry:
 
 def _fresh_registry(signal: object) -> Registry:
     registry = registry_of(signal)
-    registry.ensure_fresh()
-    return registry
+    return registry.fresh() if registry.stale() else registry
 
 
 _observed = False  # an observer is registered (fastsignal.monitoring)
@@ -712,8 +805,9 @@ def _dispatch(
             for index, receiver in enumerate(responses):
                 responses[index] = (receiver, receiver(signal=signal, sender=sender, **named))
         except RecursionError as err:
-            # Free on the normal path (3.11+); see SignalRecursionError.
-            raise signal_recursion_error(err, signal, sender, receiver) from None
+            # Free on the normal path (3.11+). Not "from": the helper sets the
+            # cause of what it returns, which may be err itself.
+            raise signal_recursion_error(err, signal, sender, receiver)  # noqa: B904
     if snap.async_:
         from ._async import send_async_receivers
 
@@ -787,8 +881,7 @@ def _live_receivers(self, sender):  # type: (object, Any) -> LiveReceivers
 
 def _deferred_receivers(self: object, sender: Any) -> DeferredPairs:
     """Return ``[(receiver, ref), ...]`` connected with ``on_commit=True`` for ``sender``."""
-    registry = registry_of(self)
-    registry.ensure_fresh()
+    registry = _fresh_registry(self)
     if not registry.indexes.entries:
         return []
     return _pairs(registry.snapshot(sender).deferred)

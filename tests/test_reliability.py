@@ -1235,3 +1235,67 @@ def test_post_save_receiver_that_saves_the_instance_again(django_models):
     finally:
         assert post_save.disconnect(record_save, sender=Group) is True
     assert RECORDED_SAVES[-1] == ("saved once", True)
+
+
+class DepthError(RecursionError):
+    """A receiver's own exception that happens to subclass RecursionError."""
+
+
+@pytest.mark.parametrize("outer", ["send", "through _live_receivers"])
+def test_recursion_error_subclass_from_a_receiver_propagates_unchanged(engine, outer):
+    """Django propagates a receiver's exception as it is: a ``RecursionError``
+    subclass stays itself (``except DepthError`` catches it, its message is kept)."""
+    sig = engine.Signal()
+    raised = DepthError("too deep for this receiver")
+
+    def receiver(sender, **kwargs):
+        raise raised
+
+    sig.connect(receiver, weak=False)
+    if outer != "send":
+        original = type(sig)._live_receivers
+        sig._live_receivers = lambda sender: original(sig, sender)
+    with pytest.raises(DepthError) as info:
+        sig.send(LoopSender)
+    assert info.value is raised
+    assert str(info.value) == "too deep for this receiver"
+
+
+def test_receivers_own_deep_recursion_propagates_unchanged(engine):
+    """A receiver that recurses without end by itself, with no signal loop, raises
+    the interpreter's ``RecursionError`` through send, frames and all."""
+    sig = engine.Signal()
+
+    def recurse(n):
+        return recurse(n + 1) + 1
+
+    def receiver(sender, **kwargs):
+        return recurse(0)
+
+    sig.connect(receiver, weak=False)
+    with recursion_headroom(300), pytest.raises(RecursionError) as info:
+        sig.send(LoopSender)
+    err = info.value
+    assert type(err) is RecursionError
+    names = [entry.name for entry in traceback.extract_tb(err.__traceback__)]
+    assert "receiver" in names
+    assert names.count("recurse") > 100
+
+
+def test_signal_recursion_error_is_chained_from_the_original(engine, loop_signal):
+    """A save loop's ``SignalRecursionError`` has the interpreter's error as its
+    ``__cause__``, whose traceback keeps the frames it unwound through until the
+    loop was recognised: the looping receiver's, down to where the limit was hit."""
+    SignalRecursionError = signal_recursion_error()
+
+    def send_again(sender, signal, **kwargs):
+        return signal.send(sender)
+
+    loop_signal.connect(send_again, weak=False)
+    with recursion_headroom(200), pytest.raises(SignalRecursionError) as info:
+        loop_signal.send(LoopSender)
+    cause = info.value.__cause__
+    assert type(cause) is RecursionError
+    names = [entry.name for entry in traceback.extract_tb(cause.__traceback__)]
+    assert names.count("send_again") >= 2
+    check_recursion_error(info.value, f"{engine.name}_loop_signal", "send_again")

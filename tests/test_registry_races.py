@@ -1,0 +1,369 @@
+"""The registry under interleavings that a thread switch, a finalizer, a garbage
+collection or a signal handler can produce, made deterministic.
+
+Each test plants a hook where the engine runs user code (a ``dispatch_uid``'s
+``__hash__``, a garbage-collector callback, a ``__del__``, a signal handler) and
+makes the interleaving happen there. The two rules of the concurrency contract:
+
+- every assignment to ``receivers`` and every ``sender_receivers_cache.clear()``
+  that returns before a send starts is honoured by that send;
+- no send, from any thread, finalizer or signal handler, waits on a lock its own
+  thread holds.
+
+And the rule Django 6 keeps: a new object at a dead sender's address never gets
+the dead sender's receivers.
+"""
+
+import gc
+import os
+import signal as signals
+import subprocess
+import sys
+import textwrap
+import threading
+
+import pytest
+
+NONE_ID = id(None)
+
+
+class HookedUid:
+    """A ``dispatch_uid`` whose ``__hash__`` runs ``hook`` once, when armed: at the
+    hash after the ``skip`` next ones (``connect``/``disconnect`` hash a
+    ``dispatch_uid`` once to check it, before the engine sees it)."""
+
+    def __init__(self, name):
+        self.name = name
+        self.hook = None
+        self.skip = 0
+
+    def arm(self, hook, skip=0):
+        self.hook, self.skip = hook, skip
+
+    def __hash__(self):
+        if self.skip:
+            self.skip -= 1
+        elif self.hook is not None:
+            hook, self.hook = self.hook, None
+            hook()
+        return hash(self.name)
+
+    def __eq__(self, other):
+        return isinstance(other, HookedUid) and other.name == self.name
+
+
+def make_receiver(name):
+    def receiver(sender, **kwargs):
+        return name
+
+    receiver.__qualname__ = name
+    return receiver
+
+
+def answers(sig, sender=None):
+    return [response for _, response in sig.send(sender)]
+
+
+def run_with_deadline(func, seconds=20):
+    """Run ``func`` in a daemon thread; fail if it is still running after ``seconds``
+    (it waits on a lock its own thread holds: the thread is left blocked)."""
+    outcome = []
+
+    def target():
+        try:
+            outcome.append(("ok", func()))
+        except BaseException as err:  # reported below
+            outcome.append(("error", err))
+
+    thread = threading.Thread(target=target, daemon=True)
+    thread.start()
+    thread.join(seconds)
+    assert not thread.is_alive(), "deadlock: the send waits on a lock its own thread holds"
+    kind, value = outcome[0]
+    if kind == "error":
+        raise value
+    return value
+
+
+# -- assignments made while a mutation is under way ---------------------------------------
+
+
+@pytest.mark.parametrize("mutation", ["disconnect", "prioritised connect", "dead clean-up"])
+@pytest.mark.parametrize("assignment", ["mute", "unmute"])
+def test_assignment_during_a_mutation_is_honoured(engine, mutation, assignment):
+    """``signal.receivers = ...`` made while a mutation runs user code (here a
+    ``dispatch_uid``'s ``__hash__``; another thread or a finalizer in real life)
+    is honoured by the next send: the mutation does not drop the assigned list.
+    The mutation is one that removes an item from the middle of the list, or
+    connects a receiver with a priority."""
+    sig = engine.Signal()
+    uid = HookedUid("hooked")
+
+    class Owner:
+        def hooked(self, sender, **kwargs):
+            return "hooked"
+
+    owner = Owner()
+    sig.connect(make_receiver("a"), weak=False)
+    sig.connect(make_receiver("c"), weak=False)
+    if assignment == "mute":
+        assigned, expected = [], []
+    else:  # muted now, unmuted by the assignment (factory_boy's way)
+        assigned, expected = sig.receivers, ["a", "c"]
+        sig.receivers = []
+        assert answers(sig) == []
+    if mutation == "dead clean-up":
+        sig.connect(owner.hooked, dispatch_uid=uid)  # weak: dies below
+    elif mutation == "disconnect":
+        sig.connect(make_receiver("hooked"), dispatch_uid=uid, weak=False)
+    sig.connect(make_receiver("z"), weak=False)  # the removed one is not the last
+    assert len(sig.receivers) > 0  # the registry keeps its list: the mutation edits it
+
+    def assign():
+        sig.receivers = assigned
+
+    uid.arm(assign, skip=0 if mutation == "dead clean-up" else 1)
+    if mutation == "disconnect":
+        assert sig.disconnect(dispatch_uid=uid) is True
+    elif mutation == "prioritised connect":
+        sig.connect(make_receiver("first"), dispatch_uid=uid, weak=False, priority=5)
+    else:
+        del owner
+        gc.collect()
+        sig.send(None)  # cleans up the dead receiver: its key's __hash__ assigns
+    assert uid.hook is None, "the hook did not run"
+    # The assignment returned before this send started: it is what the send sees.
+    assert answers(sig) == expected
+
+
+def test_assignment_during_a_connect_is_not_extended_by_it(engine):
+    """A list assigned while a connect runs is adopted as assigned (the connect
+    overlapped it): the connect does not append to the caller's list."""
+    sig = engine.Signal()
+    sig.connect(make_receiver("a"), weak=False)
+    sig.receivers  # noqa: B018  (the registry keeps its list from now on)
+    uid = HookedUid("late")
+    assigned = []
+
+    def assign():
+        sig.receivers = assigned
+
+    uid.arm(assign, skip=1)
+    sig.connect(make_receiver("late"), dispatch_uid=uid, weak=False)
+    assert assigned == []
+    assert answers(sig) == []
+
+
+def test_clear_during_an_adoption_is_honoured(engine):
+    """``sender_receivers_cache.clear()`` after an in-place edit of ``receivers``
+    made while an adoption runs user code is honoured by the next send."""
+    sig = engine.Signal()
+    uid = HookedUid("a")
+    sig.connect(make_receiver("a"), dispatch_uid=uid, weak=False)
+    sig.connect(make_receiver("b"), weak=False)
+    items = sig.receivers
+    c_item = ((id(items), NONE_ID), make_receiver("c"), None, False)
+
+    def edit_then_clear():
+        items[1] = c_item
+        sig.sender_receivers_cache.clear()
+
+    sig.receivers = items  # adopted by the next send, which hashes uid
+    uid.arm(edit_then_clear)
+    assert answers(sig) in (["a", "b"], ["a", "c"])  # the clear() came during this send
+    assert uid.hook is None, "the hook did not run"
+    assert answers(sig) == ["a", "c"]
+
+
+def test_assignment_by_a_finalizer_during_a_read_of_receivers(engine):
+    """A garbage-collector callback (a finalizer in real life) that assigns
+    ``receivers`` while a read of ``receivers`` builds the list: the read must not
+    store its list over the assignment."""
+    sig = engine.Signal()
+    sig.connect(make_receiver("a"), weak=False)
+    sig.connect(make_receiver("b"), weak=False)
+    assigned = []
+    fired = []
+
+    def on_gc(phase, info):
+        if phase == "start" and not fired:
+            fired.append(True)
+            sig.receivers = assigned
+
+    get_list = engine.module.registry_of(sig).get_list
+    thresholds = gc.get_threshold()
+    gc.collect()
+    gc.callbacks.append(on_gc)
+    gc.set_threshold(1)
+    try:
+        get_list()
+    finally:
+        gc.set_threshold(*thresholds)
+        gc.callbacks.remove(on_gc)
+    assert fired
+    assert answers(sig) == []
+    assert sig.receivers == []
+
+
+# -- no send waits on a lock its own thread holds ------------------------------------------
+
+
+@pytest.mark.parametrize("pending", ["assignment", "clear", "dead sender"])
+def test_send_while_this_thread_holds_the_lock(engine, pending):
+    """Code that holds ``signal.lock`` (as Django's own code and test factories do)
+    and sends, directly or from a finalizer, neither deadlocks nor misses what is
+    pending."""
+    sig = engine.Signal()
+    a = make_receiver("a")
+    sig.connect(a, weak=False)
+
+    class Sender:
+        pass
+
+    if pending == "dead sender":
+        dying = Sender()
+        sig.connect(make_receiver("for the dead"), sender=dying, weak=False)
+        del dying
+        gc.collect()
+        expected = ["a"]
+    elif pending == "clear":
+        items = sig.receivers
+        items[0] = ((id(items), NONE_ID), make_receiver("b"), None, False)
+        expected = ["b"]
+    else:
+        expected = []
+
+    def hold_the_lock_and_send():
+        with sig.lock:
+            if pending == "assignment":
+                sig.receivers = []
+            elif pending == "clear":
+                sig.sender_receivers_cache.clear()
+            return answers(sig, Sender()), sig.has_listeners(), answers(sig)
+
+    assert run_with_deadline(hold_the_lock_and_send) == (expected, bool(expected), expected)
+    assert answers(sig) == expected
+
+
+@pytest.mark.skipif(
+    sys.version_info < (3, 12),
+    reason="a scheduled collection runs at a function's first line from Python 3.12",
+)
+@pytest.mark.parametrize("mutation", ["connect", "disconnect"])
+def test_finalizer_that_sends_during_a_mutation(engine, mutation):
+    """A garbage collection that runs a finalizer which assigns and sends, while
+    this thread connects or disconnects (on Python 3.12+ a scheduled collection
+    runs at the first line of a function, before the mutation is marked as
+    under way): the send neither deadlocks nor misses the assignment."""
+    sig = engine.Signal()
+    receivers = [make_receiver(f"r{i}") for i in range(20)]
+    results = []
+
+    def on_gc(phase, info):
+        if phase == "start" and sig.lock.locked() and len(results) < 50:
+            sig.receivers = []
+            results.append(answers(sig))
+
+    def mutate():
+        thresholds = gc.get_threshold()
+        gc.callbacks.append(on_gc)
+        gc.set_threshold(1)
+        try:
+            for _ in range(20):
+                for receiver in receivers:
+                    if mutation == "connect":
+                        sig.connect(receiver, weak=False)
+                    else:
+                        sig.disconnect(receiver)
+                if mutation == "connect":
+                    for receiver in receivers:
+                        sig.disconnect(receiver)
+                else:
+                    for receiver in receivers:
+                        sig.connect(receiver, weak=False)
+        finally:
+            gc.set_threshold(*thresholds)
+            gc.callbacks.remove(on_gc)
+
+    run_with_deadline(mutate)
+    assert results, "no collection ran while the lock was held"
+    assert all(result == [] for result in results), results
+
+
+SIGNAL_HANDLER_SCRIPT = textwrap.dedent(
+    """
+    import signal as signals
+    import sys
+    import fastsignal
+
+    Signal = fastsignal.Signal if sys.argv[1] == "compiled" else fastsignal.PySignal
+    sig = Signal()
+    def receiver(sender, **kwargs):
+        return "r"
+    sig.connect(receiver, weak=False)
+    seen = []
+    def handler(signum, frame):
+        sig.receivers = []
+        seen.append(sig.send(None))
+    signals.signal(signals.SIGALRM, handler)
+    with sig.lock:
+        signals.raise_signal(signals.SIGALRM)
+    assert seen == [[]], seen
+    assert sig.send(None) == []
+    print("done")
+    """
+)
+
+
+@pytest.mark.skipif(not hasattr(signals, "SIGALRM"), reason="needs SIGALRM")
+def test_signal_handler_that_sends_while_the_lock_is_held(engine):
+    """A signal handler that assigns and sends, run while the main thread holds
+    the signal's lock (in a subprocess: a deadlock there cannot hang the suite)."""
+    env = dict(os.environ)
+    if engine.name == "python":
+        env["FASTSIGNAL_NO_EXTENSIONS"] = "1"
+    result = subprocess.run(
+        [sys.executable, "-c", SIGNAL_HANDLER_SCRIPT, engine.name],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env=env,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "done"
+
+
+# -- dead senders --------------------------------------------------------------------------
+
+
+class MethodLike:
+    """A sender keyed as Django keys bound methods: ``(id(__self__), id(__func__))``.
+    Two of them with the same ``__self__`` and ``__func__`` are one sender key."""
+
+    def __init__(self, owner, func):
+        self.__self__ = owner
+        self.__func__ = func
+
+
+def test_sender_key_of_a_dead_sender_during_its_clean_up(engine):
+    """While the clean-up of a dead sender's entries runs user code (a
+    ``dispatch_uid``'s ``__hash__``), a send from a new sender with the dead
+    sender's key (an object at its address, or here a method-like sender of the
+    same ``__self__`` and ``__func__``) calls none of the dead sender's receivers."""
+    sig = engine.Signal()
+    uid = HookedUid("first to go")
+    owner, func = object(), make_receiver("func")
+    dying = MethodLike(owner, func)
+    # The hooked entry is removed first; the other one is still indexed meanwhile.
+    sig.connect(make_receiver("hooked"), sender=dying, dispatch_uid=uid, weak=False)
+    sig.connect(make_receiver("for the dead"), sender=dying, weak=False)
+    sig.connect(make_receiver("anyone"), weak=False)
+    assert answers(sig, MethodLike(owner, func)) == ["hooked", "for the dead", "anyone"]
+    seen = []
+    del dying
+    gc.collect()
+    uid.arm(lambda: seen.append(answers(sig, MethodLike(owner, func))))
+    sig.connect(make_receiver("trigger"), weak=False)  # cleans up first
+    assert seen == [["anyone"]]
+    assert answers(sig, MethodLike(owner, func)) == ["anyone", "trigger"]
