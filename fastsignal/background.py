@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import inspect
 import logging
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypedDict
 
 from ._common import DeferringReceiver, log_robust_failure, logger, receiver_name
 from ._signal_paths import signal_path
@@ -47,6 +47,33 @@ INSTALL_HINT = (
 )
 
 _MAIN_MODULES = ("__main__", "__mp_main__")
+
+
+class BackgroundOptions(TypedDict, total=False):
+    """The options ``background=`` takes as a dict, each one optional.
+
+    ``connect(receiver, background={"queue_name": "mail"})`` is
+    ``background=True`` with these options:
+
+    queue_name
+        The queue of the task backend the task goes to.
+    priority
+        The task's priority in the task backend (not the receiver's call order
+        among the signal's receivers, which ``connect(priority=...)`` sets).
+    backend
+        The alias of the task backend (a key of Django's ``TASKS`` setting).
+    fields
+        For a model instance argument, the names of the fields whose values
+        travel with it, by argument name: ``{"instance": ["email"]}``.
+
+    Any other key, or a value of another type, is refused with a ``TypeError``
+    when the receiver connects.
+    """
+
+    queue_name: str
+    priority: int
+    backend: str
+    fields: dict[str, list[str] | tuple[str, ...]]
 
 
 class BackgroundCall:
@@ -330,4 +357,11 @@ def background_receiver(
     return BackgroundReceiver(receiver, path, task, fields)
 
 
-__all__ = ["OPTIONS", "BackgroundCall", "BackgroundReceiver", "CannotTravel", "background_receiver"]
+__all__ = [
+    "OPTIONS",
+    "BackgroundCall",
+    "BackgroundOptions",
+    "BackgroundReceiver",
+    "CannotTravel",
+    "background_receiver",
+]

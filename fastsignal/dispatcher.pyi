@@ -1,6 +1,6 @@
 import threading
 from collections.abc import Callable, Hashable
-from typing import Any, Protocol, TypedDict, TypeVar, overload
+from typing import Any, Protocol, TypeVar, overload
 
 from ._common import ReceiversAttribute, SenderCacheAttribute
 from ._types import (
@@ -10,6 +10,7 @@ from ._types import (
     LookupKey,
     Receiver,
 )
+from .background import BackgroundOptions
 
 _F = TypeVar("_F", bound=Callable[..., Any])
 
@@ -19,14 +20,6 @@ class _Connectable(Protocol):
     def connect(self, receiver: Callable[..., Any], /, *args: Any, **kwargs: Any) -> object: ...
 
 _S = TypeVar("_S", bound=_Connectable)
-
-class _BackgroundOptions(TypedDict, total=False):
-    """The task options ``background=`` takes as a dict (see ``fastsignal.background``)."""
-
-    queue_name: str
-    priority: int
-    backend: str
-    fields: dict[str, list[str] | tuple[str, ...]]
 
 ENGINE_ATTRIBUTES: tuple[str, ...]
 
@@ -49,7 +42,7 @@ class Signal:
         dispatch_uid: Hashable | None = None,
         on_commit: bool = False,
         priority: int = 0,
-        background: bool | _BackgroundOptions = False,
+        background: bool | BackgroundOptions = False,
     ) -> None: ...
     def disconnect(
         self,
@@ -99,7 +92,7 @@ def receiver(
     dispatch_uid: Hashable | None = None,
     on_commit: bool = False,
     priority: int = 0,
-    background: bool | _BackgroundOptions = False,
+    background: bool | BackgroundOptions = False,
     **kwargs: Any,
 ) -> Callable[[_F], _F]: ...
 @overload
@@ -111,6 +104,6 @@ def receiver(
     dispatch_uid: Hashable | None = None,
     on_commit: bool = False,
     priority: int = 0,
-    background: bool | _BackgroundOptions = False,
+    background: bool | BackgroundOptions = False,
     **kwargs: Any,
 ) -> Callable[[_F], _F]: ...
