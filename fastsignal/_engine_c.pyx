@@ -612,26 +612,29 @@ cdef class Registry:
         # cache too" in the contract.
         self.assigned += 1
         self.list = items
-        self.assigned += 1
         self.resync = True
+        self.assigned += 1
 
     # -- mutations (the caller holds the lock) --------------------------------------
 
     cdef int connect(self, Entry entry) except -1:
         """Index ``entry`` unless its lookup key is taken; keep the list in step."""
+        cdef size_t assigned
+        cdef bint in_step
         self._begin()
         try:
             self._refresh()
             items = self.list
             assigned = self.assigned
+            in_step = not self.adoption_pending()  # else ``items`` is still to be adopted
             if self.indexes.add(entry) and items is not None:  # add() may run user code
-                if self.assigned == assigned:
+                if self.assigned == assigned and in_step:
                     if self.indexes.ranked:  # call order is not connection order
                         self.list = None
                     else:
                         (<list>items).append(entry.item)
                         self.list_len += 1
-                elif self.list is items:  # the same list assigned again, or clear()
+                elif self.list is items:  # to be adopted: keep this connect in it
                     (<list>items).append(entry.item)
                 # else a new list was assigned meanwhile: adopted next, as assigned
         finally:
@@ -650,20 +653,21 @@ cdef class Registry:
     cdef bint _remove(self, key) except -1:
         items = self.list
         cdef size_t assigned = self.assigned
+        cdef bint in_step = not self.adoption_pending()  # else ``items`` is still to be adopted
         cdef Entry entry = self.indexes.discard(key)  # may run user code
         cdef Py_ssize_t size
         if entry is None:
             return False
         if items is None:
             return True
-        if self.assigned == assigned:
+        if self.assigned == assigned and in_step:
             size = len(<list>items)
             if size and (<list>items)[size - 1] is entry.item:
                 (<list>items).pop()
                 self.list_len -= 1
             else:  # rebuilt on next read; removing from the middle would be O(n)
                 self.list = None
-        elif self.list is items:  # the same list assigned again, or clear()
+        elif self.list is items:  # to be adopted: keep this disconnect in it
             _remove_item(<list>items, entry.item)
         # else a new list was assigned meanwhile: adopted next, as assigned
         return True

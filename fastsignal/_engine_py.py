@@ -153,23 +153,27 @@ the last sender's snapshot). What makes this safe:
 - **The ``receivers`` list is a cache too.** A read that builds it keeps it
   only under the same rule as a snapshot, and only if no list was assigned
   meanwhile (it checks ``list is None`` in the same step). An assignment
-  (which takes no lock) increments ``assigned``, stores the list, increments
-  ``assigned`` again and sets ``resync``; ``clear()`` increments ``assigned``
+  (which takes no lock) increments ``assigned``, stores the list, sets
+  ``resync`` and increments ``assigned`` again; ``clear()`` increments ``assigned``
   and sets ``resync``. An adoption reads ``assigned`` before it reads the
   list, and clears ``resync`` only if ``assigned`` did not change since, so an
   assignment or ``clear()`` made during an adoption is adopted next. A
   mutation that keeps the list in step (appends, pops the last item, or drops
-  the list to be rebuilt) reads the list and ``assigned`` before its step that
-  runs user code, and after it touches the list only if ``assigned`` is
-  unchanged, checked and stored with no call or allocation in between (in
-  the pure-Python engine too: CPython switches threads and runs signal
-  handlers and garbage collection only at calls, backward jumps and
-  allocations). If ``assigned`` changed, the same list object assigned again
-  (or cleared) is edited in place, so that the adoption that follows keeps
-  the mutation; a new list is left as assigned (the mutation overlapped the
-  assignment, which wins). The first increment comes before the store, so a
-  mutation never drops a list stored after its check; the second after it,
-  so an adoption that read the old list sees the count change.
+  the list to be rebuilt) reads the list, ``assigned`` and whether an adoption
+  is pending before its step that runs user code, and after it drops or
+  extends the list as in step only if no adoption was pending and
+  ``assigned`` is unchanged, checked and stored with no call or allocation in
+  between (in the pure-Python engine too: CPython switches threads and runs
+  signal handlers and garbage collection only at calls, backward jumps and
+  allocations). Otherwise the list it read, if it is still the registry's (a
+  list still to be adopted, the same list assigned again, or cleared), is
+  edited in place, so that the adoption that follows keeps the mutation; a
+  new list assigned meanwhile is left as assigned (the mutation overlapped
+  the assignment, which wins). An assignment increments ``assigned`` before
+  the store, so a mutation never drops a list stored after its check, and
+  again after it sets ``resync``, so an adoption that read the old list sees
+  the count change, and a mutation that read the new one sees it pending;
+  ``clear()`` increments ``assigned`` before it sets ``resync``.
 - **Lists are built without running user code.** A send copies an index with
   ``list(d.values())``, which runs no Python code and so cannot see the dict
   change size under it, and orders the copy by ``seq``.
@@ -573,8 +577,8 @@ class Registry:
         # cache too" in the contract.
         self.assigned += 1
         self.list = items
-        self.assigned += 1
         self.resync = True
+        self.assigned += 1
 
     # -- mutations (the caller holds the lock) --------------------------------------
 
@@ -584,14 +588,15 @@ class Registry:
         try:
             self._refresh()
             items, assigned = self.list, self.assigned
+            in_step = not self.adoption_pending()  # else ``items`` is still to be adopted
             if self.indexes.add(entry) and items is not None:  # add() may run user code
-                if self.assigned == assigned:
+                if self.assigned == assigned and in_step:
                     if self.indexes.ranked:  # call order is not connection order
                         self.list = None
                     else:
                         items.append(entry.item)
                         self.list_len += 1
-                elif self.list is items:  # the same list assigned again, or clear()
+                elif self.list is items:  # to be adopted: keep this connect in it
                     items.append(entry.item)
                 # else a new list was assigned meanwhile: adopted next, as assigned
         finally:
@@ -608,19 +613,20 @@ class Registry:
 
     def _remove(self, key: Hashable) -> bool:
         items, assigned = self.list, self.assigned
+        in_step = not self.adoption_pending()  # else ``items`` is still to be adopted
         entry = self.indexes.discard(key)  # may run user code
         if entry is None:
             return False
         if items is None:
             return True
         # Checked and stored with no call in between: see the contract.
-        if self.assigned == assigned:
+        if self.assigned == assigned and in_step:
             if items and items[-1] is entry.item:
                 items.pop()
                 self.list_len -= 1
             else:  # rebuilt on next read; removing from the middle would be O(n)
                 self.list = None
-        elif self.list is items:  # the same list assigned again, or clear()
+        elif self.list is items:  # to be adopted: keep this disconnect in it
             _remove_item(items, entry.item)
         # else a new list was assigned meanwhile: adopted next, as assigned
         return True

@@ -136,6 +136,35 @@ def test_assignment_during_a_mutation_is_honoured(engine, mutation, assignment):
     assert answers(sig) == expected
 
 
+@pytest.mark.parametrize("mutation", ["disconnect", "prioritised connect"])
+def test_assignment_during_the_adoption_a_mutation_starts_with(engine, mutation):
+    """A mutation first adopts a list assigned before it; a list assigned while
+    that adoption runs user code stays to be adopted: the mutation edits it in
+    place, never drops it."""
+    sig = engine.Signal()
+    uid = HookedUid("hooked")
+    sig.connect(make_receiver("hooked"), dispatch_uid=uid, weak=False)
+    b = make_receiver("b")
+    sig.connect(b, weak=False)
+    sig.connect(make_receiver("c"), weak=False)
+    items = sig.receivers
+    sig.receivers = list(items)  # adopted by the mutation below, which hashes uid
+    assigned = [items[2]]  # c only
+
+    def assign():
+        sig.receivers = assigned
+
+    uid.arm(assign)
+    if mutation == "disconnect":
+        assert sig.disconnect(b) is True  # b: not the last item
+        expected = ["c"]
+    else:
+        sig.connect(make_receiver("first"), weak=False, priority=5)
+        expected = ["first", "c"]  # the connect is kept in the assigned list
+    assert uid.hook is None, "the hook did not run"
+    assert answers(sig) == expected
+
+
 def test_assignment_during_a_connect_is_not_extended_by_it(engine):
     """A list assigned while a connect runs is adopted as assigned (the connect
     overlapped it): the connect does not append to the caller's list."""

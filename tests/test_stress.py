@@ -33,6 +33,21 @@ record):
   and ``False`` for one that is not; a redundant ``connect()`` changes nothing;
 - nothing raises, in any thread: the first exception is re-raised here.
 
+A fourth signal has receivers set by assignment: an assigner thread assigns
+``receivers`` lists of "anchor" receivers (a new list; the registry's own list
+edited in place, then ``sender_receivers_cache.clear()`` under ``signal.lock``;
+or an assignment and a send while it holds ``signal.lock``), a churn thread
+connects and disconnects other receivers there meanwhile (slow lookup keys,
+priorities, weak receivers that die) and connects receivers for senders that
+die at once, and a sender thread sends from ``None``, a class and new objects
+(which often take a dead sender's address). On every send there:
+
+- if the last assignment or ``clear()`` returned before the send started and
+  the next one was not called before it ended, the send calls exactly the
+  anchors that it set;
+- no receiver connected for a sender that died is called by a send from
+  another object.
+
 Duration: ``FASTSIGNAL_STRESS_SECONDS`` (seconds per engine, default 2.5), e.g.
 ``FASTSIGNAL_STRESS_SECONDS=60 pytest tests/test_stress.py -s``. With ``-s`` the
 test prints the threads, seconds, sends and invariant checks made.
@@ -58,6 +73,7 @@ SWITCH_INTERVAL = 1e-6
 N_SIGNALS = 3
 N_WORKERS = 4
 N_SENDERS = 3  # plus one garbage-collector thread: 8 threads in all
+# and three on the assigned signal (assigner, churn, sender): 11 threads
 SLOTS_PER_WORKER = 10
 MAX_REPORTED = 12  # violations described in the failure message
 
@@ -320,6 +336,56 @@ class Cycle:
             time.sleep(0)  # finalizers may run inside any thread's engine call
 
 
+# -- the assigned signal's receivers and senders -------------------------------------------
+
+ANCHOR = "anchor"
+DEAD_SENDER_RESPONSE = "connected for a sender that died"
+ANCHOR_STATES = ((0, 1, 2), (3, 4, 5), (0, 2, 4), (1, 3, 5), (0, 1, 2, 3, 4, 5), ())
+
+
+def make_anchor(index):
+    def anchor(**kwargs):
+        return (ANCHOR, index)
+
+    return anchor
+
+
+ANCHORS = [make_anchor(index) for index in range(6)]
+# receivers items as Django 6 lays them out: ((lookup key, sender key), receiver,
+# sender_ref, is_async); strong, for any sender.
+ANCHOR_ITEMS = [((id(anchor), id(None)), anchor, None, False) for anchor in ANCHORS]
+
+
+def for_the_dead(**kwargs):
+    return DEAD_SENDER_RESPONSE
+
+
+def churn_receiver(**kwargs):
+    return "churn"
+
+
+class ChurnMethod:
+    def on_signal(self, **kwargs):
+        return "churn"
+
+
+class Mortal:
+    """A sender that dies soon: new ones often take a dead one's address."""
+
+    __slots__ = ("__weakref__",)
+
+
+class Assignment:
+    """One assignment (or in-place edit and ``clear()``) of the assigned signal."""
+
+    __slots__ = ("called", "returned", "state")
+
+    def __init__(self, called, state):
+        self.called = called
+        self.returned = None
+        self.state = frozenset(state)
+
+
 # -- the stress run ------------------------------------------------------------------------
 
 
@@ -329,6 +395,10 @@ class Stats:
         self.must_call_checks = 0  # receivers checked as connected throughout a send
         self.call_checks = 0  # responses checked against histories
         self.mutations = 0
+        self.assignments = 0  # assignments of the assigned signal's receivers
+        self.clears = 0  # in-place edits followed by clear()
+        self.assigned_checks = 0  # sends checked against the last assignment
+        self.dead_sender_checks = 0  # sends from new objects checked for dead senders
         self.violations = 0
         self.kinds = Counter()  # (violation, kind of dispatch_uid) -> count
 
@@ -337,6 +407,11 @@ class Stress:
     def __init__(self, engine):
         self.engine = engine
         self.signals = [engine.Signal() for _ in range(N_SIGNALS)]
+        self.assigned_signal = engine.Signal()
+        for anchor in ANCHORS:
+            self.assigned_signal.connect(anchor, weak=False)
+        self.assignments = [Assignment(-1, range(len(ANCHORS)))]
+        self.assignments[0].returned = -1
         self.current = [{} for _ in range(N_SIGNALS)]  # slot key -> that slot's life
         self.stop = threading.Event()
         self.errors = []  # (thread name, exception)
@@ -468,6 +543,140 @@ class Stress:
                 )
             life.connected = False
 
+    # -- the assigned signal -----------------------------------------------------------
+
+    def checked_assigned_send(self, stats, sender, robust=False):
+        signal = self.assigned_signal
+        fresh_object = type(sender) is Mortal
+        start = next(_clock)
+        if robust:
+            responses = signal.send_robust(sender)
+        else:
+            responses = signal.send(sender)
+        with _record_lock:
+            end = next(_clock)
+            log = self.assignments[-8:]
+        stats.sends += 1
+        anchors = []
+        for _receiver, response in responses:
+            if isinstance(response, BaseException):
+                self.violation(stats, f"assigned signal: a receiver answered {response!r}")
+            elif type(response) is tuple and response[0] == ANCHOR:
+                anchors.append(response[1])
+            elif response == DEAD_SENDER_RESPONSE and fresh_object:
+                self.violation(
+                    stats,
+                    f"send [{start}, {end}] from a new object called a receiver connected "
+                    "for a sender that died",
+                    "dead sender's receiver",
+                )
+        if fresh_object:
+            stats.dead_sender_checks += 1
+        where = f"assigned signal: send [{start}, {end}] from {sender!r}"
+        if len(set(anchors)) != len(anchors):
+            self.violation(stats, f"{where}: an anchor called twice: {anchors}", "called twice")
+        # The last assignment that returned before the send started, if the next
+        # one was not called before it ended.
+        for index in range(len(log) - 1, -1, -1):
+            last = log[index]
+            if last.returned is not None and last.returned < start:
+                following = log[index + 1 :]
+                if any(later.called < end for later in following):
+                    return  # overlapped by the next one: either may be seen
+                stats.assigned_checks += 1
+                if set(anchors) != last.state:
+                    self.violation(
+                        stats,
+                        f"{where}: called anchors {sorted(anchors)}, but the assignment "
+                        f"[{last.called}, {last.returned}] set {sorted(last.state)}",
+                        "assignment not honoured",
+                    )
+                return
+
+    def assigner(self, stats, index):
+        rng = random.Random(300 + index)
+        signal = self.assigned_signal
+        while not self.stop.is_set():
+            state = rng.choice(ANCHOR_STATES)
+            items = [ANCHOR_ITEMS[i] for i in state]
+            how = rng.random()
+            with _record_lock:
+                assignment = Assignment(next(_clock), state)
+                self.assignments.append(assignment)
+            if how < 0.4:
+                signal.receivers = items
+                stats.assignments += 1
+            elif how < 0.7:
+                # As code written for Django does: edit the list, clear() under the lock.
+                current = signal.receivers
+                with signal.lock:
+                    if signal.receivers is current:  # the registry's own list
+                        current[:] = items
+                        signal.sender_receivers_cache.clear()
+                        stats.clears += 1
+                    else:
+                        signal.receivers = items
+                        stats.assignments += 1
+            else:
+                # Assign and send while this thread holds the lock.
+                with signal.lock:
+                    signal.receivers = items
+                    stats.assignments += 1
+                    with _record_lock:
+                        assignment.returned = next(_clock)
+                    self.checked_assigned_send(stats, rng.choice((None, ClassSender)))
+                continue
+            with _record_lock:
+                assignment.returned = next(_clock)
+            for _ in range(rng.randint(0, 3)):
+                self.checked_assigned_send(stats, rng.choice((None, ClassSender, Mortal())))
+
+    def churn(self, stats, index):
+        """Mutations of the assigned signal: connects and disconnects with slow lookup keys
+        and priorities, weak receivers that die, senders that die."""
+        rng = random.Random(400 + index)
+        signal = self.assigned_signal
+        connected = []  # dispatch_uids of churn receivers connected by this thread
+        keep = []  # owners of weakly connected methods, kept alive a while
+        while not self.stop.is_set():
+            stats.mutations += 1
+            choice = rng.random()
+            if choice < 0.3:
+                mortal = Mortal()
+                uid = SlowUid(next(_uid_numbers)) if rng.random() < 0.5 else None
+                signal.connect(for_the_dead, sender=mortal, weak=False, dispatch_uid=uid)
+                del mortal  # dies now: its receivers must never reach another object
+            elif choice < 0.65 or not connected:
+                uid = SlowUid(next(_uid_numbers))
+                if rng.random() < 0.4:
+                    owner = ChurnMethod()
+                    signal.connect(owner.on_signal, dispatch_uid=uid)
+                    keep.append(owner)
+                    if len(keep) > 4:
+                        del keep[rng.randrange(len(keep))]  # a weak receiver dies
+                else:
+                    priority = rng.choice((0, 0, 1, -1))
+                    signal.connect(churn_receiver, weak=False, dispatch_uid=uid, priority=priority)
+                connected.append(uid)
+            else:
+                uid = connected.pop(rng.randrange(len(connected)))
+                signal.disconnect(dispatch_uid=SlowUid(uid.n))
+            if len(connected) > 12:
+                uid = connected.pop(0)
+                signal.disconnect(dispatch_uid=SlowUid(uid.n))
+            # Out of the lock a while: locks are not fair, and the assigner waits
+            # for this one.
+            time.sleep(0.0001)
+
+    def assigned_sender(self, stats, index):
+        rng = random.Random(500 + index)
+        while not self.stop.is_set():
+            sender = rng.choice((None, ClassSender, Mortal, Mortal))
+            if sender is Mortal:
+                sender = Mortal()
+            self.checked_assigned_send(stats, sender, robust=rng.random() < 0.3)
+            del sender
+
     # -- threads -------------------------------------------------------------------------
 
     def worker(self, stats, index):
@@ -532,6 +741,9 @@ class Stress:
         threads = [self.run_thread(f"worker-{i}", self.worker, i) for i in range(N_WORKERS)]
         threads += [self.run_thread(f"sender-{i}", self.sender, i) for i in range(N_SENDERS)]
         threads.append(self.run_thread("gc", self.collector, 0))
+        threads.append(self.run_thread("assigner", self.assigner, 0))
+        threads.append(self.run_thread("churn", self.churn, 0))
+        threads.append(self.run_thread("assigned-sender", self.assigned_sender, 0))
         self.stop.wait(seconds)
         self.stop.set()
         deadline = time.monotonic() + 60
@@ -542,9 +754,12 @@ class Stress:
 
 
 def test_concurrent_connect_disconnect_send(engine):
-    """Under eight threads of connects, disconnects, weak-receiver deaths, garbage
-    collection and sends, every send calls exactly the receivers whose connection
-    spans it, never one whose disconnect returned before it, and nothing raises."""
+    """Under eleven threads of connects, disconnects, weak-receiver deaths, garbage
+    collection, assignments, ``clear()``, dying senders and sends, every send calls
+    exactly the receivers whose connection spans it, never one whose disconnect
+    returned before it, honours the assignment and ``clear()`` that returned before
+    it, never calls a dead sender's receivers for another object, and nothing
+    raises or waits on a lock its own thread holds."""
     stress = Stress(engine)
     finalized_before = next(_finalized)
     previous = sys.getswitchinterval()
@@ -559,12 +774,21 @@ def test_concurrent_connect_disconnect_send(engine):
     for stats in stress.stats:
         for name in vars(total):
             setattr(total, name, getattr(total, name) + getattr(stats, name))
-    checks = total.must_call_checks + total.call_checks
+    checks = (
+        total.must_call_checks
+        + total.call_checks
+        + total.assigned_checks
+        + total.dead_sender_checks
+    )
     print(
-        f"\nstress [{engine.name}]: {len(threads)} threads x {STRESS_SECONDS:g} s: "
+        f"\nstress [{engine.name}, Python {sys.version_info[0]}.{sys.version_info[1]}]: "
+        f"{len(threads)} threads x {STRESS_SECONDS:g} s: "
         f"{total.sends} sends, {checks} invariant checks "
-        f"({total.must_call_checks} must-call, {total.call_checks} responses), "
-        f"{total.mutations} connects/disconnects, {total.violations} violations"
+        f"({total.must_call_checks} must-call, {total.call_checks} responses, "
+        f"{total.assigned_checks} against the last assignment, "
+        f"{total.dead_sender_checks} from new objects among dead senders), "
+        f"{total.mutations} connects/disconnects, {total.assignments} assignments, "
+        f"{total.clears} clear()s, {total.violations} violations"
     )
 
     if stress.errors:
@@ -582,4 +806,6 @@ def test_concurrent_connect_disconnect_send(engine):
     # The run exercised what it claims to.
     assert total.sends and total.mutations
     assert total.must_call_checks and total.call_checks
+    assert total.assigned_checks and total.dead_sender_checks
+    assert total.assignments and total.clears
     assert next(_finalized) > finalized_before + 1
