@@ -1,21 +1,62 @@
-"""Send from this process: each scenario prints one JSON line of what the sends returned."""
+"""Send from this process: each scenario prints one JSON line of what the sends returned.
+
+Each line also lists, under ``"enqueued"``, the tasks the scenario enqueued, as
+the task framework's ``task_enqueued`` signal reported them. ``--reset`` first
+empties the queues and results of the engine (see settings.py).
+"""
 
 import json
 import os
 import sys
+from importlib import import_module
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "settings")
 import django
 
 django.setup()
 
+from django.conf import settings
 from django.db import transaction
 from shop.models import Order
-from shop.receivers import order_paid
+from shop.receivers import order_audited, order_paid, order_shipped, search_requested
+
+ENQUEUED = []
+
+
+def enqueued(sender, task_result, **kwargs):
+    ENQUEUED.append(
+        {
+            "id": str(task_result.id),
+            "receiver": task_result.args[0],
+            "backend": task_result.backend,
+            "queue": task_result.task.queue_name,
+            "priority": task_result.task.priority,
+        }
+    )
+
+
+# django.tasks from Django 6.0, the backport before (django-tasks-rq signals its own).
+for framework in ("django.tasks.signals", "django_tasks.signals"):
+    try:
+        import_module(framework).task_enqueued.connect(enqueued, weak=False)
+    except ImportError:
+        pass
+
+
+def reset():
+    if settings.ENGINE == "db":
+        from django_tasks_db.models import DBTaskResult
+
+        DBTaskResult.objects.all().delete()
+    else:
+        import redis
+
+        redis.Redis.from_url(settings.REDIS_URL).flushdb()
 
 
 def report(scenario, **facts):
-    print(json.dumps({"scenario": scenario, **facts}), flush=True)
+    print(json.dumps({"scenario": scenario, **facts, "enqueued": ENQUEUED}), flush=True)
+    ENQUEUED.clear()
 
 
 def commit():
@@ -65,5 +106,27 @@ def deleted_row():
     report("deleted_row")
 
 
+def async_receiver():
+    with transaction.atomic():
+        order = Order.objects.create(reference="async", total=3)
+        order_shipped.send(sender="shop", order=order, carrier="post")
+    report("async_receiver")
+
+
+def routing():
+    order = Order.objects.create(reference="routed", total=2)
+    search_requested.send(sender="shop", order=order)
+    report("routing")
+
+
+def second_alias():
+    order = Order.objects.create(reference="audited", total=6)
+    order_audited.send(sender="shop", order=order, note="checked")
+    report("second_alias")
+
+
 for name in sys.argv[1:]:
-    globals()[name]()
+    if name == "--reset":
+        reset()
+    else:
+        globals()[name]()

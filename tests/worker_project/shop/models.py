@@ -1,3 +1,5 @@
+import os
+
 from django.db import models
 
 
@@ -6,4 +8,5 @@ class Order(models.Model):
     total = models.IntegerField(default=0)
 
 
-from . import receivers  # noqa: F401  (connects the receivers)
+if not os.environ.get("FASTSIGNAL_WORKER_LAZY"):
+    from . import receivers  # noqa: F401  (connects the receivers)

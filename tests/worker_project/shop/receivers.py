@@ -8,11 +8,23 @@ from django.db.models.signals import post_delete, post_save
 from fastsignal import Signal, receiver
 
 order_paid = Signal()
+order_shipped = Signal()
+search_requested = Signal()
+order_audited = Signal()
 
 
 def log(**entry):
     with open(os.environ["FASTSIGNAL_WORKER_LOG"], "a") as f:
         f.write(json.dumps({"pid": os.getpid(), **entry}) + "\n")
+
+
+def supports_priority():
+    """Whether the task backend takes priorities (RQ refuses them)."""
+    try:
+        from django.tasks import task_backends
+    except ImportError:  # Django before 6.0: the backport
+        from django_tasks import task_backends
+    return task_backends["default"].supports_priority
 
 
 @receiver(post_save, sender="shop.Order", background=True)
@@ -37,7 +49,7 @@ def order_saved(sender, instance, created, **kwargs):
     sender="shop.Order",
     background={
         "queue_name": "default",
-        "priority": 10,
+        **({"priority": 10} if supports_priority() else {}),
         "fields": {"instance": ["reference", "total"]},
     },
 )
@@ -53,3 +65,21 @@ def order_deleted(sender, instance, **kwargs):
 @receiver(order_paid, background=True)
 def receipt(sender, order, amount, **kwargs):
     log(receiver="receipt", sender=sender, order=order.reference, amount=amount)
+
+
+@receiver(order_shipped, background=True)
+async def shipped(sender, order, carrier, **kwargs):
+    log(receiver="shipped", order=order.reference, carrier=carrier)
+    return f"{order.reference} by {carrier}"
+
+
+@receiver(search_requested, background={"queue_name": "search"})
+def reindex(sender, order, **kwargs):
+    log(receiver="reindex", order=order.reference)
+    return order.pk
+
+
+@receiver(order_audited, background={"backend": "other"})
+def audit(sender, order, note, **kwargs):
+    log(receiver="audit", order=order.reference, note=note)
+    return note
