@@ -54,7 +54,12 @@ def celery_project(request, tmp_path_factory):
     return make_project(request, tmp_path_factory, TASK_ENGINES[-1], request.param)
 
 
-def make_project(request, tmp_path_factory, task_engine, engine):
+def make_project(request, tmp_path_factory, task_engine, engine, directory=None, redis_url=""):
+    """A worker project, or a skip (a failure in CI) when the engine is not installed.
+
+    ``request`` gives the module's Redis server to the engines that need one,
+    unless ``redis_url`` names another.
+    """
     absent = [name for name in ENGINES[task_engine] if importlib.util.find_spec(name) is None]
     if absent:
         missing(f"the {task_engine} task engine needs {', '.join(absent)} (the test extra)")
@@ -63,13 +68,12 @@ def make_project(request, tmp_path_factory, task_engine, engine):
 
         if not fastsignal.COMPILED:
             pytest.skip("the compiled engine is not built")
-    redis_url = ""
-    if task_engine in REDIS_ENGINES:
+    if task_engine in REDIS_ENGINES and not redis_url:
         # A database of its own per project: no two projects share a queue.
         server = request.getfixturevalue("redis_server")
         redis_url = server.url(db=next(DATABASES))
     return WorkerProject(
-        tmp_path_factory.mktemp(f"worker-{task_engine}-{engine}"),
+        directory or tmp_path_factory.mktemp(f"worker-{task_engine}-{engine}"),
         task_engine,
         python_engine=engine == "python",
         redis_url=redis_url,
@@ -221,3 +225,37 @@ def test_a_celery_worker_that_imports_no_receiver_at_start_up_knows_the_task(cel
     assert "unregistered task" not in celery_project.worker_output
     assert sorted(entry["receiver"] for entry in celery_project.log()) == ["order_saved", "receipt"]
     assert [r["status"] for r in celery_project.results(tasks)] == ["SUCCESSFUL", "SUCCESSFUL"]
+
+
+@pytest.fixture(scope="module")
+def stopped_broker(tmp_path_factory):
+    """The address of a Redis server that was started and stopped: the broker is down."""
+    server = RedisServer(tmp_path_factory.mktemp("redis-stopped"))
+    server.stop()
+    return server.url()
+
+
+@pytest.mark.parametrize("task_engine", sorted(REDIS_ENGINES & set(TASK_ENGINES)))
+@pytest.mark.parametrize("engine", ["compiled", "python"])
+def test_with_the_broker_down_send_robust_logs_and_later_callbacks_run(
+    task_engine, engine, stopped_broker, tmp_path
+):
+    project = make_project(None, None, task_engine, engine, tmp_path, stopped_broker)
+    [down] = [
+        json.loads(line) for line in project.python("scenarios.py", "broker_down").splitlines()
+    ]
+    # send_robust: the enqueue fails at commit, is recorded on the call and logged,
+    # and the transaction's later on_commit callbacks run.
+    assert down["receiver"] == "receipt"
+    assert down["error"] is not None and down["waiting"] is False
+    [(level, message, with_traceback)] = down["logged"]
+    assert level == "ERROR" and with_traceback
+    assert message.startswith(
+        "Error enqueueing background receiver shop.receivers.receipt at commit in "
+        "Signal.send_robust()"
+    )
+    # send: the error leaves the atomic block (the rows are committed) and, as
+    # with Django's on_commit, the later callbacks do not run.
+    assert down["raised"] == down["error"]
+    assert down["later"] == ["robust"]
+    assert down["enqueued"] == []

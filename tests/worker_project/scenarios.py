@@ -6,8 +6,10 @@ empties the queues and results of the engine (see settings.py).
 """
 
 import json
+import logging
 import os
 import sys
+import time
 from importlib import import_module
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "settings")
@@ -123,6 +125,48 @@ def second_alias():
     order = Order.objects.create(reference="audited", total=6)
     order_audited.send(sender="shop", order=order, note="checked")
     report("second_alias")
+
+
+def broker_down():
+    """send_robust, then send, with the broker down: what the request sees at commit."""
+    records = []
+    capture = logging.Handler()
+    capture.emit = records.append
+    logging.getLogger("django.dispatch").addHandler(capture)
+    Order.objects.bulk_create([Order(reference="down", total=1)])  # no post_save sent
+    order = Order.objects.filter(reference="down").latest("pk")
+
+    later = []
+    start = time.perf_counter()
+    with transaction.atomic():
+        [(receiver, call)] = order_paid.send_robust(sender="shop", order=order, amount=1)
+        transaction.on_commit(lambda: later.append("robust"))
+    robust_seconds = time.perf_counter() - start
+
+    start = time.perf_counter()
+    try:
+        with transaction.atomic():
+            order_paid.send(sender="shop", order=order, amount=2)
+            transaction.on_commit(lambda: later.append("plain"))
+        raised = None
+    except Exception as error:
+        raised = qualified(type(error))
+    plain_seconds = time.perf_counter() - start
+    report(
+        "broker_down",
+        receiver=receiver.__name__,
+        error=qualified(type(call.error)) if call.error is not None else None,
+        waiting=call.waiting,
+        logged=[(r.levelname, r.getMessage(), r.exc_info is not None) for r in records],
+        later=later,
+        raised=raised,
+        robust_seconds=robust_seconds,
+        plain_seconds=plain_seconds,
+    )
+
+
+def qualified(cls):
+    return f"{cls.__module__}.{cls.__qualname__}"
 
 
 for name in sys.argv[1:]:
