@@ -544,12 +544,14 @@ cdef class Registry:
     cdef Registry _view(self):
         """A registry for one read: the assigned list (or the indexes) indexed aside,
         without dead entries. Its version is odd: it publishes nothing."""
-        cdef Registry view = Registry(_VIEW_LOCK)
+        # Only what a read uses: no lock, no bound methods (they would make a cycle).
+        cdef Registry view = Registry.__new__(Registry)
         items = self.list if self.adoption_pending() else None
         if items is None:
             items = [(<Entry>e).item for e in PyDict_Values(self.indexes.entries)]
         view.indexes = _index_items(list(items), self.indexes, self.on_sender_death, True)
         view.version = 1
+        view.last_version = NO_VERSION
         return view
 
     cdef inline void _begin(self) noexcept:
@@ -722,9 +724,6 @@ cdef class Registry:
             return [], []
         snap = registry.snapshot(sender)
         return _resolve(snap.sync), _resolve(snap.async_)
-
-
-cdef object _VIEW_LOCK = threading.Lock()  # the lock of views: never taken
 
 
 cdef Indexes _index_items(list items, Indexes known_indexes, object on_death, bint live_only):
