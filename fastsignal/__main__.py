@@ -2,6 +2,8 @@
 
 It names fastsignal's version, the engine in use and why, the Python and
 Django versions, and where the package was imported from.
+
+PYTEST_DONT_REWRITE
 """
 
 import platform

@@ -39,6 +39,8 @@ Deliberate differences from Django 6.1, all in corner cases:
 - when calling a receiver raises instead of returning an awaitable, the
   coroutines already created for the receivers before it are closed (Django
   leaves them to warn).
+
+PYTEST_DONT_REWRITE
 """
 
 from __future__ import annotations

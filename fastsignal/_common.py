@@ -2,6 +2,8 @@
 
 Nothing here is on the hot path of a send; the engines import these for their
 slow paths and for the Python-visible attributes of a signal.
+
+PYTEST_DONT_REWRITE
 """
 
 from __future__ import annotations

@@ -3,6 +3,8 @@
 ``FASTSIGNAL_NO_EXTENSIONS`` (any non-empty value) forces the pure-Python
 engine; so does an interpreter other than CPython. Otherwise the compiled
 engine is used when it was built, and the pure-Python one when it was not.
+
+PYTEST_DONT_REWRITE
 """
 
 from __future__ import annotations

@@ -15,6 +15,7 @@ import threading
 import weakref
 from types import MethodType
 
+cimport cython
 from cpython.object cimport Py_TYPE, PyObject, PyTypeObject
 
 from ._common import (
@@ -31,6 +32,8 @@ from ._common import (
     send_through_live_receivers,
     signal_recursion_error,
 )
+from ._send_frame import send as _send_frame_function
+from ._send_frame import send_robust as _send_robust_frame_function
 
 
 cdef extern from *:
@@ -927,6 +930,56 @@ cdef list _call_entries(object signal, object sender, tuple entries, bint robust
     return responses
 
 
+@cython.final
+@cython.freelist(8)
+cdef class Delivery:
+    """The call of one send's sync receivers, made from the Python frame that
+    ``_send_frame`` gives the send (see there). It holds the caller's argument
+    array, which lives only as long as the send: it runs once, and the send
+    clears the array when the frame returns, so a delivery that outlives its
+    send (a frame kept by a traceback) refuses to run."""
+
+    cdef object signal
+    cdef object sender
+    cdef tuple entries
+    cdef bint robust
+    cdef PyObject **args
+    cdef size_t nargsf
+    cdef tuple kwnames
+
+
+def _run(Delivery delivery not None):
+    """Run ``delivery``: what the frame of ``_send_frame`` calls."""
+    cdef PyObject **args = delivery.args
+    if args == NULL:
+        raise RuntimeError("a send's delivery runs once, during that send")
+    delivery.args = NULL
+    return _call_entries(delivery.signal, delivery.sender, delivery.entries, delivery.robust,
+                         args, delivery.nargsf, delivery.kwnames)
+
+
+cdef object _send_frame = _send_frame_function
+cdef object _send_robust_frame = _send_robust_frame_function
+cdef object _run_function = _run
+
+
+cdef list _deliver(object signal, object sender, tuple entries, bint robust,
+                   PyObject **args, size_t nargsf, tuple kwnames):
+    """``_call_entries`` from one Python frame, as Django's send calls receivers."""
+    cdef Delivery delivery = Delivery.__new__(Delivery)
+    delivery.signal = signal
+    delivery.sender = sender
+    delivery.entries = entries
+    delivery.robust = robust
+    delivery.args = args
+    delivery.nargsf = nargsf
+    delivery.kwnames = kwnames
+    try:
+        return (_send_robust_frame if robust else _send_frame)(_run_function, delivery)
+    finally:
+        delivery.args = NULL
+
+
 cdef bint _observed = False  # an observer is registered (fastsignal.monitoring)
 
 
@@ -971,7 +1024,7 @@ cdef object _send(PyObject **args, size_t nargsf, PyObject *kwnames_ptr, int rob
     if snap.sync:
         # args[0] is the signal and the rest are the keyword values, in the
         # order of the receivers' keyword names: call with no positionals.
-        responses = _call_entries(
+        responses = _deliver(
             signal, sender, snap.sync, robust, args, nargsf, plan.receiver_kwnames)
     if snap.async_:
         receivers = _resolve(snap.async_)

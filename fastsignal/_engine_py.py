@@ -203,11 +203,14 @@ about happen deterministically.
 Without the GIL (free-threaded builds) none of this holds: the compiled
 module does not declare free-threading support, so importing it turns the GIL
 back on.
+
+PYTEST_DONT_REWRITE
 """
 
 from __future__ import annotations
 
 import operator
+import sys
 import threading
 import weakref
 from types import MethodType
@@ -239,7 +242,7 @@ if TYPE_CHECKING:
         Receiver,
         ReceiversItem,
         Responses,
-        SignalLike,
+        SignalLike,  # noqa: F401  # in type comments
     )
 
 COMPILED = False
@@ -767,96 +770,94 @@ def set_observed(observed: bool) -> None:
     _observed = observed
 
 
-def _dispatch(
-    signal: SignalLike,
-    state: dict[str, Any],
-    registry: Registry,
-    sender: Any,
-    named: dict[str, Any],
-    robust: bool,
-) -> Responses:
-    responses: list[Any]  # below, receivers replaced in place by (receiver, response) pairs
-    snap = registry.snapshot(sender)
-    # A _live_receivers patched on the class or on the instance decides who receives.
-    if (
-        _observed
-        or type(signal)._live_receivers is not _live_receivers
-        or "_live_receivers" in state
-    ):
-        responses = send_through_live_receivers(signal, sender, named, robust)
-        if snap.deferred:
-            responses.extend(defer(signal, sender, named, _pairs(snap.deferred), robust))
-        return responses
-    # Resolve every receiver before calling the first, as Django does: one that
-    # an earlier receiver lets die during this send is still called.
-    responses = []
-    for entry in snap.sync:
-        if not entry.weak:
-            responses.append(entry.target)
-            continue
-        receiver = entry.target() if entry.func_ref is None else entry.resolve()
-        if receiver is not None:
-            responses.append(receiver)
-    if robust:
-        for index, receiver in enumerate(responses):
-            try:
-                response = receiver(signal=signal, sender=sender, **named)
-            except Exception as err:
-                log_robust_failure(receiver, err)
-                response = err
-            responses[index] = (receiver, response)
-    else:
-        receiver = None
-        try:
-            for index, receiver in enumerate(responses):
-                responses[index] = (receiver, receiver(signal=signal, sender=sender, **named))
-        except RecursionError as err:
-            # Free on the normal path (3.11+). Not "from": the helper sets the
-            # cause of what it returns, which may be err itself.
-            raise signal_recursion_error(err, signal, sender, receiver)  # noqa: B904
-    if snap.async_:
-        from ._async import send_async_receivers
+def _send_function(robust: bool, doc: str) -> Callable[..., Responses]:
+    """``send`` (``robust`` false) or ``send_robust``: one function, and one frame.
 
-        receivers = _resolve(snap.async_)
-        if receivers:
-            responses.extend(send_async_receivers(signal, sender, named, receivers, robust))
-    if snap.deferred:
-        responses.extend(defer(signal, sender, named, _pairs(snap.deferred), robust))
-    return responses
-
-
-# The first lines of send and send_robust are inlined rather than shared: a
-# send with nothing connected must cost no more than one in Django.
-
-
-def send(self, sender, **named):  # type: (SignalLike, Any, **Any) -> Responses
-    """Send the signal from ``sender`` to its receivers; return ``[(receiver, response), ...]``.
-
-    A receiver's exception propagates and ends the dispatch.
+    Django's receivers count frames (``warnings.warn(stacklevel=...)`` in
+    ``django.test.signals``): its ``Signal.send`` and ``send_robust`` call the
+    receivers from their own frame, one Python frame between the caller and a
+    receiver. So does this function, with everything a send does in its body.
     """
-    state = self.__dict__
-    registry: Registry | None = state.get(REGISTRY_ATTR)
-    if registry is None or registry.dead or registry.resync or registry.list is not None:
-        registry = _fresh_registry(self)
-    if not registry.indexes.entries:
-        return []
-    return _dispatch(self, state, registry, sender, named, False)
+
+    def send(self, sender, **named):  # type: (SignalLike, Any, **Any) -> Responses
+        state = self.__dict__
+        registry: Registry | None = state.get(REGISTRY_ATTR)
+        if registry is None or registry.dead or registry.resync or registry.list is not None:
+            registry = _fresh_registry(self)
+        if not registry.indexes.entries:
+            return []
+        responses: list[Any]  # below, receivers replaced in place by (receiver, response) pairs
+        snap = registry.snapshot(sender)
+        # A _live_receivers patched on the class or on the instance decides who receives.
+        if (
+            _observed
+            or type(self)._live_receivers is not _live_receivers
+            or "_live_receivers" in state
+        ):
+            responses = send_through_live_receivers(self, sender, named, robust)
+            if snap.deferred:
+                responses.extend(defer(self, sender, named, _pairs(snap.deferred), robust))
+            return responses
+        # Resolve every receiver before calling the first, as Django does: one that
+        # an earlier receiver lets die during this send is still called.
+        responses = []
+        for entry in snap.sync:
+            if not entry.weak:
+                responses.append(entry.target)
+                continue
+            receiver = entry.target() if entry.func_ref is None else entry.resolve()
+            if receiver is not None:
+                responses.append(receiver)
+        if robust:
+            for index, receiver in enumerate(responses):
+                try:
+                    response = receiver(signal=self, sender=sender, **named)
+                except Exception as err:
+                    log_robust_failure(receiver, err)
+                    response = err
+                responses[index] = (receiver, response)
+        else:
+            receiver = None
+            try:
+                for index, receiver in enumerate(responses):
+                    responses[index] = (receiver, receiver(signal=self, sender=sender, **named))
+            except RecursionError as err:
+                # Free on the normal path (3.11+). Not "from": the helper sets the
+                # cause of what it returns, which may be err itself.
+                raise signal_recursion_error(err, self, sender, receiver)  # noqa: B904
+        if snap.async_:
+            from ._async import send_async_receivers
+
+            receivers = _resolve(snap.async_)
+            if receivers:
+                responses.extend(send_async_receivers(self, sender, named, receivers, robust))
+        if snap.deferred:
+            responses.extend(defer(self, sender, named, _pairs(snap.deferred), robust))
+        return responses
+
+    # Named as Django's methods are, in argument errors ("Signal.send() missing ...")
+    # and in tracebacks.
+    name = "send_robust" if robust else "send"
+    send.__name__ = name
+    send.__qualname__ = f"Signal.{name}"
+    send.__doc__ = doc
+    send.__code__ = send.__code__.replace(co_name=name)
+    if sys.version_info >= (3, 11):
+        send.__code__ = send.__code__.replace(co_qualname=f"Signal.{name}")
+    return send
 
 
-def send_robust(self, sender, **named):  # type: (SignalLike, Any, **Any) -> Responses
-    """Like ``send``, but a receiver's ``Exception`` is logged and returned as its response."""
-    state = self.__dict__
-    registry: Registry | None = state.get(REGISTRY_ATTR)
-    if registry is None or registry.dead or registry.resync or registry.list is not None:
-        registry = _fresh_registry(self)
-    if not registry.indexes.entries:
-        return []
-    return _dispatch(self, state, registry, sender, named, True)
+_SEND_DOC = """Send the signal from ``sender`` \
+to its receivers; return ``[(receiver, response), ...]``.
 
+A receiver's exception propagates and ends the dispatch.
+"""
+_SEND_ROBUST_DOC = """Like \
+``send``, but a receiver's ``Exception`` is logged and returned as its response.
+"""
 
-# Named as Django's methods are, in argument errors ("Signal.send() missing ...").
-send.__qualname__ = "Signal.send"
-send_robust.__qualname__ = "Signal.send_robust"
+send = _send_function(False, _SEND_DOC)
+send_robust = _send_function(True, _SEND_ROBUST_DOC)
 
 
 def has_listeners(self, sender=None):  # type: (SignalLike, Any) -> bool

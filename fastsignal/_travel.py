@@ -35,6 +35,8 @@ the worker.
 Anything else cannot travel: ``pack`` raises ``CannotTravel`` (a
 ``TypeError``) naming the argument and the receiver. Tagged values are dicts
 with one key, ``"__fastsignal__"``.
+
+PYTEST_DONT_REWRITE
 """
 
 from __future__ import annotations

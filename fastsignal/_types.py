@@ -5,6 +5,8 @@ contract of ``_engine_py`` and ``_engine_c`` (see ``_engine_py``'s docstring) as
 protocol that both modules satisfy: ``_engine.py`` returns either where an
 ``Engine`` is expected, so mypy checks ``_engine_py.py`` and ``_engine_c.pyi``
 against it.
+
+PYTEST_DONT_REWRITE
 """
 
 from __future__ import annotations

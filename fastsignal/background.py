@@ -20,6 +20,8 @@ An enqueue that fails at commit (the broker is down) follows the send: after
 (the rows are committed; the transaction's later callbacks do not run); after
 ``send_robust`` it is logged on the ``django.dispatch`` logger, kept on the
 ``BackgroundCall`` (``call.error``), and the later callbacks run.
+
+PYTEST_DONT_REWRITE
 """
 
 from __future__ import annotations

@@ -2,8 +2,11 @@
 
 The methods written here are the ones off the hot path. ``send``,
 ``send_robust``, ``has_listeners`` and the receiver registry come straight from
-the engine (``fastsignal._engine``), so a send runs no Python frame of ours
-before the dispatch loop when the compiled engine is in use.
+the engine (``fastsignal._engine``): with the compiled engine, a send runs no
+Python code of ours before the dispatch loop, and calls the receivers from the
+one Python frame that Django's ``send`` is (``fastsignal._send_frame``).
+
+PYTEST_DONT_REWRITE
 """
 
 import threading

@@ -8,6 +8,8 @@ and cost nothing until called.
 
 ``python manage.py signals`` (with ``"fastsignal.django"`` installed) prints
 the same as a table or as JSON.
+
+PYTEST_DONT_REWRITE
 """
 
 from __future__ import annotations

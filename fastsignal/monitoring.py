@@ -20,6 +20,8 @@ through the observed path (about as fast as Django's own dispatcher), so
 observe in tests and development, or with a tracer you would pay for anyway.
 A send to a signal with no receivers at all is not observed; receivers
 connected with ``on_commit=True`` are observed when they run, not at the send.
+
+PYTEST_DONT_REWRITE
 """
 
 from __future__ import annotations

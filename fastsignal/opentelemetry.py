@@ -14,6 +14,8 @@ attributes ``fastsignal.signal``, ``fastsignal.sender`` and
 ``fastsignal.arguments`` (the keyword names); each receiver call, a child span
 named after the receiver (``fastsignal.receiver``) that records the exception
 it raised, also in ``send_robust``, and marks itself as an error.
+
+PYTEST_DONT_REWRITE
 """
 
 from __future__ import annotations

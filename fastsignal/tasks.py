@@ -4,6 +4,8 @@
 Django 6.0, the ``django-tasks`` backport before). Importing this module
 creates it, which needs Django's settings; workers import it by the path the
 task was enqueued with, ``fastsignal.tasks.run_receiver``.
+
+PYTEST_DONT_REWRITE
 """
 
 from __future__ import annotations

@@ -67,6 +67,8 @@ Consequences worth knowing:
   **named)`` and ``has_listeners(sender=None)`` (positional or keyword). A call
   that does not fit (no sender, or extra positional arguments) goes straight to
   the wrapped method, which raises the same ``TypeError`` as without a helper.
+
+PYTEST_DONT_REWRITE
 """
 
 from __future__ import annotations
@@ -74,7 +76,9 @@ from __future__ import annotations
 import functools
 import inspect
 import reprlib
+import sys
 import threading
+import unittest
 import weakref
 from collections.abc import (
     AsyncGenerator,
@@ -183,6 +187,36 @@ def _split_has_listeners(args: tuple[Any, ...], named: dict[str, Any]) -> tuple[
     elif not args and len(named) == 1 and "sender" in named:
         return (named["sender"],)
     return None
+
+
+def _lazy_model(signal: Any, sender: Any, apps: Any = None) -> Any:
+    """The model named by a model signal's lazy ``"app_label.Model"`` sender, as
+    ``connect`` resolves it; ``sender`` itself for any other signal or sender.
+
+    Raises ``LookupError`` (or Django's ``AppRegistryNotReady``) when the model
+    cannot be found.
+    """
+    if not isinstance(sender, str) or not hasattr(signal, "_lazy_method"):
+        return sender
+    if apps is None:
+        from django.apps import apps
+    return apps.get_model(sender)
+
+
+def _sender_for(signal: Any, sender: Any, helper: str) -> Any:
+    """``sender`` for a helper's scope on ``signal``: a lazy model sender resolved."""
+    try:
+        return _lazy_model(signal, sender)
+    except ValueError as err:  # Django's get_model() on a string without one dot
+        problem: Exception = err
+        reason = "it is not of the form 'app_label.ModelName'"
+    except LookupError as err:
+        problem = err
+        reason = str(err)
+    raise LookupError(
+        f"{helper}(..., sender={sender!r}): a string sender of the model signal "
+        f"{signal_name(signal)} names a model, and {reason}"
+    ) from problem
 
 
 class _Mute:
@@ -442,7 +476,7 @@ class MutedSignals:
         mutes: list[tuple[Any, _Mute]] = []
         try:
             for signal in self.signals:
-                mute = _Mute(self.sender)
+                mute = _Mute(_sender_for(signal, self.sender, "muted"))
                 _add(signal, mute)
                 mutes.append((signal, mute))
         except BaseException:
@@ -478,7 +512,17 @@ class MutedSignals:
         Each call uses its own mute, so recursive and concurrent calls (async
         tasks) are muted until the last of them returns. A coroutine function
         stays one, muted from its first step until it returns.
+
+        Classes, as Django's ``override_settings`` and factory_boy's
+        ``mute_signals`` decorate them: a ``unittest.TestCase`` (Django's test
+        cases included) is muted from the start of its ``setUpClass`` until its
+        class clean-ups, so every test and the class-level set-up
+        (``setUpTestData``) run muted; a factory_boy factory is muted while it
+        generates objects. Any other class is a ``TypeError``: decorate its
+        methods instead.
         """
+        if isinstance(func, type):
+            return cast("_F", self._decorate_class(func))
         if inspect.isgeneratorfunction(func):
             generator_func = cast("Callable[..., Generator[Any, Any, Any]]", func)
 
@@ -516,6 +560,51 @@ class MutedSignals:
                 return func(*args, **kwargs)
 
         return cast("_F", wrapper)
+
+    def _decorate_class(self, cls: type) -> type:
+        if issubclass(cls, unittest.TestCase):
+            return self._decorate_test_case(cls)
+        factory_base = sys.modules.get("factory.base")
+        metaclass = getattr(factory_base, "FactoryMetaClass", None)
+        if metaclass is not None and isinstance(cls, metaclass):
+            return self._decorate_factory(cls)
+        raise TypeError(
+            f"muted() cannot decorate the class {cls.__module__}.{cls.__qualname__}: "
+            "only unittest.TestCase subclasses (Django's test cases included) and "
+            "factory_boy factories; decorate its methods, or use muted() as a context manager"
+        )
+
+    def _decorate_test_case(self, cls: type[unittest.TestCase]) -> type[unittest.TestCase]:
+        own = cls.__dict__.get("setUpClass")
+        copy = self._copy
+
+        def setUpClass(klass: type[unittest.TestCase]) -> None:
+            mute = copy()
+            mute.start()
+            # Class clean-ups run after tearDownClass, and also when setUpClass fails.
+            klass.addClassCleanup(mute.stop)
+            if own is not None:
+                own.__get__(None, klass)()
+            else:
+                super(cls, klass).setUpClass()  # type: ignore[misc]  # cls is a TestCase
+
+        setUpClass.__qualname__ = f"{cls.__qualname__}.setUpClass"
+        cls.setUpClass = classmethod(setUpClass)  # type: ignore[assignment,method-assign]
+        return cls
+
+    def _decorate_factory(self, cls: type) -> type:
+        # As factory_boy's own mute_signals: every object a factory builds goes
+        # through its _generate classmethod.
+        generate = cls._generate.__func__  # type: ignore[attr-defined]  # factory_boy's
+        copy = self._copy
+
+        @functools.wraps(generate)
+        def _generate(klass: type, *args: Any, **kwargs: Any) -> Any:
+            with copy():
+                return generate(klass, *args, **kwargs)
+
+        cls._generate = classmethod(_generate)  # type: ignore[attr-defined]
+        return cls
 
     def __repr__(self) -> str:
         names = ", ".join(signal_name(signal) for signal in self.signals)
@@ -557,14 +646,10 @@ def _is_connected(
 ) -> bool | None:
     """Whether ``receiver`` (or ``dispatch_uid``) is connected for ``sender`` already;
     ``None`` when that cannot be known (a lazy model sender not loaded yet)."""
-    if isinstance(sender, str) and hasattr(signal, "_lazy_method"):
-        # A model signal's lazy "app_label.Model" sender: the model, once loaded.
-        if apps is None:
-            from django.apps import apps
-        try:
-            sender = apps.get_model(sender)
-        except (LookupError, ValueError):
-            return None
+    try:
+        sender = _lazy_model(signal, sender, apps)
+    except (LookupError, ValueError):
+        return None  # a model signal's lazy "app_label.Model" sender, not loaded yet
     key = (dispatch_uid if dispatch_uid else make_id(receiver), make_id(sender))
     for item in list(getattr(signal, "receivers", ())):
         if item[0] != key:
@@ -733,6 +818,9 @@ class SignalCapture(Sequence[CapturedSend]):
     def start(self) -> None:
         """Start recording (nothing happens if recording already)."""
         if not self._active:
+            if isinstance(self.sender, str):  # a model signal's lazy sender: the model now
+                sender = _sender_for(self.signal, self.sender, "capture")
+                self._sender_key = make_id(sender)
             _add(self.signal, self)
             self._active = True
 

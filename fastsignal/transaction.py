@@ -107,6 +107,8 @@ decided here:
 - Async receivers are run with ``asgiref.sync.async_to_sync`` when called, so the
   transaction must commit in synchronous code (Django's ``atomic()`` always is);
   from inside a running event loop asgiref raises ``RuntimeError``.
+
+PYTEST_DONT_REWRITE
 """
 
 from __future__ import annotations

@@ -3,11 +3,15 @@
 - ``Signal.send``, ``send_robust`` and ``has_listeners`` are the engine's functions,
   set on the class at import time (``fastsignal/dispatcher.py``); the stub
   ``fastsignal/dispatcher.pyi`` declares them, without docstrings. They get the
-  docstrings of the pure-Python engine's functions (``fastsignal/_engine_py.py``),
+  docstrings of the pure-Python engine's functions (``fastsignal/_engine_py.py``;
+  ``send`` and ``send_robust`` are made by a function there, from the constants
+  ``_SEND_DOC`` and ``_SEND_ROBUST_DOC``),
   which the compiled engine's functions carry too, so the reference shows what
   ``help(fastsignal.Signal.send)`` shows; they are listed after ``disconnect``.
 - ``#:`` comments written above a module attribute (``COMPILED``, ``DEFERRED``)
   become that attribute's docstring.
+- pytest's ``PYTEST_DONT_REWRITE`` marker that ends each module docstring is
+  left out of the pages.
 - fastsignal's docstrings are written for ``help()``, in the style of Django's:
   a definition list (a name, then its description indented by four spaces) and
   a literal block after ``::``. Those two are rewritten as Markdown (a bulleted
@@ -16,6 +20,7 @@
 
 from __future__ import annotations
 
+import ast
 import re
 from typing import Any
 
@@ -35,6 +40,8 @@ class FastsignalDocstrings(griffe.Extension):
         engine = pkg["_engine_py"]
         for name in ENGINE_METHODS:
             method, function = signal.members.get(name), engine.members.get(name)
+            if function is not None and function.docstring is None:
+                _docstring_from_constant(engine, name, function)
             if method is None or function is None or function.docstring is None:
                 raise ValueError(f"fastsignal.Signal.{name}: no engine docstring to show")
             if method.docstring is None:
@@ -61,6 +68,14 @@ class FastsignalDocstrings(griffe.Extension):
 
     # The name of the same event before griffe 1.12.
     on_package_loaded = on_package
+
+
+def _docstring_from_constant(engine: griffe.Module, name: str, function: griffe.Object) -> None:
+    """``send = _send_function(False, _SEND_DOC)``: the docstring is ``_SEND_DOC``'s value."""
+    constant = engine.members.get(f"_{name.upper()}_DOC")
+    if constant is not None and constant.is_attribute:
+        value = ast.literal_eval(str(constant.value))
+        function.docstring = griffe.Docstring(value, lineno=constant.lineno, parent=function)
 
 
 def _objects(obj: griffe.Object) -> list[griffe.Object]:
@@ -92,7 +107,12 @@ def _indent(line: str) -> int:
 
 
 def markdown_of(text: str) -> str:
-    """Rewrite a docstring's definition lists and ``::`` literal blocks as Markdown."""
+    """Rewrite a docstring's definition lists and ``::`` literal blocks as Markdown.
+
+    pytest's ``PYTEST_DONT_REWRITE`` marker, at the end of each module's docstring,
+    is left out.
+    """
+    text = re.sub(r"\n*^PYTEST_DONT_REWRITE\b.*\Z", "\n", text, flags=re.MULTILINE | re.DOTALL)
     lines = text.splitlines()
     out: list[str] = []
     i = 0

@@ -8,7 +8,9 @@ import asyncio
 import functools
 import inspect
 import logging
+import sys
 import types
+import warnings
 
 import pytest
 from django.test.utils import override_settings
@@ -23,6 +25,7 @@ from helpers import (
     SlotsSender,
     assert_clean,
     collect,
+    django61_signal_class,
     receiver_1_arg,
     receiver_2,
 )
@@ -1151,3 +1154,85 @@ def test_bound_method_sender_at_a_reused_address(engine):
         pytest.skip("no bound method was allocated at the dead sender's address")
     assert method is not held
     assert [r for r, _ in sig.send(method, val=1)] == [receiver_2, receiver_1_arg]
+
+
+# -- the frame receivers are called from -----------------------------------------------
+
+
+def _frame_reference_classes():
+    from django.dispatch import Signal as DjangoSignal
+
+    classes = [pytest.param(DjangoSignal, id="django")]
+    django61 = django61_signal_class()
+    if django61 is not None and django61 is not DjangoSignal:
+        classes.append(pytest.param(django61, id="django61"))
+    return classes
+
+
+def _caller_of_send(signal_class, method):
+    """Where a receiver's ``warnings.warn(stacklevel=3)`` points, and the sending line."""
+
+    def warns(sender, **kwargs):
+        warnings.warn("from a receiver", UserWarning, stacklevel=3)
+        return sys._getframe(2).f_code.co_name
+
+    signal = signal_class()
+    signal.connect(warns)
+    send = getattr(signal, method)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        line, [(_, caller)] = sys._getframe().f_lineno, send(Sender)
+    [warning] = caught
+    return (warning.filename, warning.lineno, caller), (__file__, line, "_caller_of_send")
+
+
+@pytest.mark.parametrize("method", ["send", "send_robust"])
+def test_receivers_are_called_from_one_python_frame(sig, method):
+    """A receiver sees one Python frame between itself and the caller of ``send``, as
+    in Django: its warnings' ``stacklevel`` counts on it (Django's
+    ``complex_setting_changed`` points at the ``override_settings`` line that way)."""
+    seen, expected = _caller_of_send(type(sig), method)
+    assert seen == expected
+
+
+@pytest.mark.parametrize("signal_class", _frame_reference_classes())
+@pytest.mark.parametrize("method", ["send", "send_robust"])
+def test_django_calls_receivers_from_one_python_frame(signal_class, method):
+    """The reference for the test above: Django 5.2's and 6.1's dispatchers."""
+    seen, expected = _caller_of_send(signal_class, method)
+    assert seen == expected
+
+
+def test_the_receivers_frame_is_named_as_the_send_method(sig):
+    """Tracebacks and profilers show ``send`` or ``send_robust``, as with Django."""
+
+    def caller(**kwargs):
+        return sys._getframe(1).f_code.co_name
+
+    sig.connect(caller)
+    assert sig.send(Sender) == [(caller, "send")]
+    assert sig.send_robust(Sender) == [(caller, "send_robust")]
+
+
+def test_a_kept_frame_of_a_compiled_send_cannot_call_its_receivers_again(engine):
+    """The compiled send's frame holds a call that refers to the caller's arguments:
+    it runs once, during the send, and refuses afterwards (no stale memory read)."""
+    if engine.name != "compiled":
+        pytest.skip("the pure-Python send is its own frame")
+    calls = []
+
+    def grabs(sender, **kwargs):
+        frame = sys._getframe(1).f_locals
+        run, delivery = frame["run"], frame["delivery"]
+        calls.append((run, delivery))
+        with pytest.raises(RuntimeError, match="runs once, during that send"):
+            run(delivery)  # again, from inside the send
+
+    sig = engine.Signal()
+    sig.connect(grabs)
+    assert sig.send(Sender, value=[1, 2]) == [(grabs, None)]
+    [(run, delivery)] = calls
+    with pytest.raises(RuntimeError, match="runs once, during that send"):
+        run(delivery)  # after the send
+    with pytest.raises(RuntimeError, match="runs once, during that send"):
+        run(type(delivery)())  # a delivery made from Python

@@ -376,6 +376,43 @@ def test_lazy_string_sender_for_model_defined_later(installed, record):
     assert not pre_init.has_listeners(Later)
 
 
+def _lazy_reference_errors():
+    """What ``manage.py check`` says of receivers waiting for models that do not exist."""
+    from django.apps.registry import Apps
+    from django.core.checks.model_checks import _check_lazy_references
+
+    def on_save(sender, **kwargs):
+        pass
+
+    class Handler:
+        def on_delete(self, sender, **kwargs):
+            pass
+
+        def __call__(self, sender, **kwargs):
+            pass
+
+    handler = Handler()
+    empty_apps = Apps([])
+    post_save.connect(on_save, sender="missing_app.Model", apps=empty_apps)
+    pre_delete.connect(handler.on_delete, sender="missing_app.Other", apps=empty_apps)
+    m2m_changed.connect(handler, sender="missing_app.Third", apps=empty_apps)
+    return [(error.id, error.msg, error.obj) for error in _check_lazy_references(empty_apps)]
+
+
+def test_lazy_reference_to_a_missing_model_is_checked_as_in_django(installed):
+    """A receiver connected for a model that never loads is signals.E001, naming the
+    receiver and the signal, as with Django's dispatcher (not a generic models.E022)."""
+    errors = _lazy_reference_errors()
+    with uninstalled(installed.engine):
+        expected = _lazy_reference_errors()
+    assert [error[0] for error in expected] == ["signals.E001"] * 3
+    assert any(
+        message.startswith("The function 'on_save' was connected to the 'post_save' signal")
+        for _, message, _ in expected
+    )
+    assert errors == expected
+
+
 # -- Collector and m2m decisions ------------------------------------------------------
 
 
@@ -661,6 +698,19 @@ def test_setting_changed_through_override_settings(installed, record):
         ("FASTSIGNAL_TEST_SETTING", True),
         ("FASTSIGNAL_TEST_SETTING", False),
     ]
+
+
+def test_complex_setting_override_warns_at_the_override_line(installed, monkeypatch):
+    """Django's ``settings_tests`` ``test_complex_override_warning``: the receiver's
+    ``stacklevel`` counts on ``send`` being one Python frame."""
+    from django.test import signals as test_signals
+
+    monkeypatch.setattr(test_signals, "COMPLEX_OVERRIDE_SETTINGS", {"FASTSIGNAL_TEST_WARN"})
+    with pytest.warns(UserWarning, match="Overriding setting FASTSIGNAL_TEST_WARN") as caught:
+        line = sys._getframe().f_lineno + 1
+        with override_settings(FASTSIGNAL_TEST_WARN="override"):
+            pass
+    assert (caught[0].filename, caught[0].lineno) == (__file__, line)
 
 
 def test_request_started(installed, record):

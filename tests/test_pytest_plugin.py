@@ -5,10 +5,12 @@ which loads the plugin through its ``pytest11`` entry point as any project's
 session does; one runs it in a subprocess, from outside the checkout.
 """
 
+import ast
 import importlib.metadata
 import subprocess
 import sys
 import textwrap
+from pathlib import Path
 
 import pytest
 
@@ -310,3 +312,95 @@ def test_plugin_in_a_subprocess_session(pytester):
             "*  [[]0] send(sender='a', x=1)",
         ]
     )
+
+
+WRAPPER = """
+import sys
+
+import django
+from django.conf import settings
+
+settings.configure(INSTALLED_APPS=["django.contrib.contenttypes", "django.contrib.auth"])
+django.setup()
+
+import fastsignal.django
+import fastsignal.testing
+
+assert fastsignal.django.install()
+import pytest
+
+sys.exit(pytest.main(["-p", "no:cacheprovider", "-p", "no:hypothesispytest", *sys.argv[1:]]))
+"""
+
+
+def _wheel_like_distribution(directory):
+    """A directory for ``sys.path`` holding a distribution that lists ``fastsignal``'s
+    files and the plugin's ``pytest11`` entry point, as a wheel install does (pytest
+    marks the packages of such a distribution for rewriting; an editable install,
+    whose files it cannot list, may not show the problem)."""
+    dist_info = directory / "fastsignal_wheel_files-0.dist-info"
+    dist_info.mkdir(parents=True)
+    (dist_info / "METADATA").write_text(
+        "Metadata-Version: 2.1\nName: fastsignal-wheel-files\nVersion: 0\n"
+    )
+    (dist_info / "entry_points.txt").write_text(
+        "[pytest11]\nfastsignal = fastsignal.pytest_plugin\n"
+    )
+    package = Path(fastsignal.__file__).parent
+    files = sorted(
+        f"fastsignal/{path.relative_to(package).as_posix()}" for path in package.rglob("*.py")
+    )
+    (dist_info / "RECORD").write_text("".join(f"{name},,\n" for name in files))
+    return directory
+
+
+@pytest.mark.parametrize("disabled", [False, True], ids=["plugin", "no-plugin"])
+def test_fastsignal_imported_before_pytest_starts(pytester, monkeypatch, disabled):
+    """A wrapper (or a ``sitecustomize``) that imports and installs fastsignal and then
+    runs ``pytest.main()``, in a project with ``filterwarnings = error``: pytest marks
+    only what it may rewrite, so it has nothing to warn about and runs every test."""
+    pytester.makeini("[pytest]\nfilterwarnings =\n    error\n")
+    pytester.makepyfile(
+        test_project="""
+        from django.db.models.signals import post_save
+        from fastsignal.django import is_accelerated
+
+
+        def test_installed():
+            assert is_accelerated(post_save)
+
+
+        def test_asserts_are_rewritten_in_tests():
+            values = [1, 2]
+            try:
+                assert values == [1, 3]
+            except AssertionError as err:
+                assert "[1, 2] == [1, 3]" in str(err)
+        """
+    )
+    pytester.makepyfile(wrapper=WRAPPER)
+    args = ["-p", "no:fastsignal"] if disabled else []
+    probe = _wheel_like_distribution(pytester.path / "probe")
+    monkeypatch.setenv("PYTHONPATH", str(probe))
+    result = pytester.run(sys.executable, "wrapper.py", *args)
+    assert "PytestAssertRewriteWarning" not in result.stdout.str() + result.stderr.str()
+    result.assert_outcomes(passed=2)
+    assert result.ret == 0
+
+
+def test_only_the_plugin_module_can_be_rewritten():
+    """pytest marks the whole ``fastsignal`` package of a plugin's distribution for
+    rewriting; every module but the plugin's opts out."""
+    from _pytest.assertion.rewrite import AssertionRewriter
+
+    package = Path(fastsignal.__file__).parent
+    modules = sorted(package.rglob("*.py"))
+    assert package / "__init__.py" in modules
+    opted_in = [
+        path.relative_to(package).as_posix()
+        for path in modules
+        if not AssertionRewriter.is_rewrite_disabled(
+            ast.get_docstring(ast.parse(path.read_text())) or ""
+        )
+    ]
+    assert opted_in == ["pytest_plugin.py"]

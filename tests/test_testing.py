@@ -12,6 +12,7 @@ import asyncio
 import gc
 import inspect
 import threading
+import unittest
 from types import SimpleNamespace
 from unittest import mock
 
@@ -1191,3 +1192,193 @@ def test_connected_keeps_a_receiver_connected_for_a_lazy_model_sender():
         assert post_save.disconnect(on_group_saved, sender=Group)
     finally:
         post_save.disconnect(on_group_saved, sender=Group)
+
+
+# -- lazy "app_label.Model" senders ---------------------------------------------------------
+
+
+def test_muted_with_a_lazy_sender_mutes_that_model(dispatcher):
+    calls = Recorder()
+    with connected(post_init, calls):
+        with muted(post_init, sender="auth.Group"):
+            assert not post_init.has_listeners(Group)
+            Group(name="quiet")
+            User(username="heard")
+    assert [call["sender"] for call in calls.calls] == [User]
+
+
+def test_capture_with_a_lazy_sender_records_that_model(dispatcher):
+    with capture(post_init, sender="auth.Group") as sent:
+        group = Group(name="staff")
+        User(username="ignored")
+    assert sent.assert_sent_once().kwargs == {"instance": group}
+    with pytest.raises(AssertionError, match="expected post_init not to be sent"):
+        sent.assert_not_sent()
+
+
+@pytest.mark.parametrize("helper", [muted, capture])
+@pytest.mark.parametrize(
+    ("sender", "reason"),
+    [("auth.Nope", "App 'auth' doesn't have a 'Nope' model"), ("nope", "not of the form")],
+)
+def test_a_lazy_sender_naming_no_model_is_an_error(dispatcher, helper, sender, reason):
+    """Never a helper that silently mutes or records nothing."""
+    with pytest.raises(LookupError, match=rf"sender='{sender}'.*post_init.*{reason}"):
+        with helper(post_init, sender=sender):
+            pass
+    assert_pristine(post_init)
+
+
+def test_a_string_sender_of_a_plain_signal_is_a_sender(sig, recorder):
+    with muted(sig, sender="auth.Group"), capture(sig, sender="auth.Group") as sent:
+        sig.send("auth.Group")
+        sig.send("other")
+    assert [call["sender"] for call in recorder.calls] == ["other"]
+    assert [record.sender for record in sent] == ["auth.Group"]
+
+
+# -- muted on a class ------------------------------------------------------------------------
+
+
+def _run_test_case(case):
+    result = unittest.TestResult()
+    unittest.defaultTestLoader.loadTestsFromTestCase(case).run(result)
+    return result
+
+
+def test_muted_test_case_runs_every_test_and_its_class_set_up_muted(engine):
+    sig = engine.Signal()
+    heard = []
+    sig.connect(lambda sender, **kwargs: heard.append(sender), weak=False)
+
+    @muted(sig)
+    class Case(unittest.TestCase):
+        @classmethod
+        def setUpClass(cls):
+            super().setUpClass()
+            sig.send("setUpClass")
+
+        def setUp(self):
+            sig.send("setUp")
+
+        def test_one(self):
+            sig.send("test_one")
+
+        def test_two(self):
+            sig.send("test_two")
+
+        def test_three(self):
+            sig.send("test_three")
+
+        @classmethod
+        def tearDownClass(cls):
+            sig.send("tearDownClass")
+            super().tearDownClass()
+
+    result = _run_test_case(Case)
+    assert isinstance(Case, type)
+    assert (result.testsRun, result.errors, result.failures) == (3, [], [])
+    assert heard == []
+    assert_pristine(sig)
+    sig.send("after")
+    assert heard == ["after"]
+
+
+def test_muted_test_case_without_a_class_set_up_of_its_own(engine):
+    sig = engine.Signal()
+    heard = []
+    sig.connect(lambda sender, **kwargs: heard.append(sender), weak=False)
+
+    @muted(sig)
+    class Base(unittest.TestCase):
+        def test_base(self):
+            sig.send("test_base")
+
+    class Derived(Base):
+        def test_derived(self):
+            sig.send("test_derived")
+
+    assert _run_test_case(Base).testsRun == 1
+    assert _run_test_case(Derived).testsRun == 2
+    assert heard == []
+    assert_pristine(sig)
+
+
+def test_muted_test_case_unmutes_when_its_class_set_up_fails(engine):
+    sig = engine.Signal()
+
+    @muted(sig)
+    class Case(unittest.TestCase):
+        @classmethod
+        def setUpClass(cls):
+            raise RuntimeError("broken set-up")
+
+        def test_never_run(self):
+            pass
+
+    result = _run_test_case(Case)
+    assert result.testsRun == 0
+    assert "broken set-up" in result.errors[0][1]
+    assert_pristine(sig)
+
+
+def test_muted_django_test_case_mutes_set_up_test_data(dispatcher, tables):
+    """A Django ``TestCase``: ``setUpTestData``, each test and ``setUp`` run muted."""
+    from django.test import TestCase
+
+    calls = Recorder()
+
+    @muted(post_save, sender="auth.Group")
+    class Case(TestCase):
+        @classmethod
+        def setUpTestData(cls):
+            cls.group = Group.objects.create(name="class data")
+
+        def setUp(self):
+            Group.objects.create(name="per test")
+
+        def test_create(self):
+            Group.objects.create(name="in a test")
+            User.objects.create(username="heard")
+
+        def test_save(self):
+            self.group.save()
+
+    with connected(post_save, calls):
+        result = _run_test_case(Case)
+    assert (result.testsRun, result.errors, result.failures) == (2, [], [])
+    assert [call["sender"] for call in calls.calls] == [User]
+    assert not Group.objects.exists()  # Django's TestCase rolled everything back
+
+
+def test_muted_factory_boy_factory_builds_objects_muted(dispatcher, db):
+    factory = pytest.importorskip("factory")
+    from factory.django import DjangoModelFactory
+
+    calls = Recorder()
+
+    @muted(post_save)
+    class GroupFactory(DjangoModelFactory):
+        class Meta:
+            model = Group
+
+        name = factory.Sequence(lambda n: f"group {n}")
+
+    with connected(post_save, calls):
+        group = GroupFactory()
+        GroupFactory.create_batch(2)
+        GroupFactory.build()
+        Group.objects.create(name="heard")
+    assert Group.objects.filter(pk=group.pk).exists()
+    assert [call["instance"].name for call in calls.calls] == ["heard"]
+
+
+def test_muted_refuses_any_other_class(engine):
+    sig = engine.Signal()
+
+    class Plain:
+        def method(self):
+            sig.send("method")
+
+    with pytest.raises(TypeError, match=r"cannot decorate the class .*Plain.*decorate its methods"):
+        muted(sig)(Plain)

@@ -14,6 +14,8 @@ already exist with receivers connected (they adopt their receivers on first use)
 and those any module creates later. ``uninstall()`` puts Django's dispatcher back,
 receivers included. Check it with ``is_installed()``, ``is_accelerated(signal)``
 and ``accelerated_signals()``.
+
+PYTEST_DONT_REWRITE
 """
 
 from ._install import (

@@ -55,6 +55,8 @@ receiver_or_ref, sender_ref, is_async)``, on 5.2 as well; 5.2's 3-tuples that
 were connected before install (or assigned later) are accepted. ``[0]`` and
 ``[1]`` mean the same in both. ``uninstall()`` writes each list back in the
 layout of the running Django version, with Django's own dead-receiver hooks.
+
+PYTEST_DONT_REWRITE
 """
 
 from __future__ import annotations
@@ -64,6 +66,7 @@ import inspect
 import threading
 import warnings
 import weakref
+from types import MethodType
 from typing import TYPE_CHECKING, Any
 
 from .. import _engine
@@ -198,10 +201,8 @@ def _model_signal_connect(
 ) -> None:
     """``ModelSignal.connect`` that also passes fastsignal's own options on
     (``on_commit``, ``priority``, ``background``; lazy senders kept)."""
-    from django.db.models.signals import ModelSignal
-
     self._lazy_method(  # type: ignore[attr-defined]  # Django's, not in django-stubs
-        super(ModelSignal, self).connect,
+        MethodType(_deferred_connect, self),
         apps,
         receiver,
         sender,
@@ -211,6 +212,23 @@ def _model_signal_connect(
         priority=priority,
         background=background,
     )
+
+
+def _deferred_connect(
+    self: ModelSignal, receiver: Callable[..., Any], sender: Any, **options: Any
+) -> None:
+    """``Signal.connect``, as a model signal defers it until a lazy sender's model loads.
+
+    Named as Django's own (``django.dispatch.dispatcher``, ``connect``): that is how
+    Django's ``_check_lazy_references`` recognises a connect still waiting for a
+    model that does not exist, and reports it as signals.E001 with the receiver
+    and the signal's name, instead of a generic models.E022.
+    """
+    _FastSignal.connect(self, receiver, sender, **options)  # type: ignore[arg-type]  # installed on it
+
+
+_deferred_connect.__module__ = _DJANGO_MODULE
+_deferred_connect.__name__ = "connect"
 
 
 def _swap_model_signal_connect(install: bool) -> None:

@@ -1,4 +1,7 @@
-"""The Django app: ``"fastsignal.django"`` in ``INSTALLED_APPS`` installs fastsignal."""
+"""The Django app: ``"fastsignal.django"`` in ``INSTALLED_APPS`` installs fastsignal.
+
+PYTEST_DONT_REWRITE
+"""
 
 from types import ModuleType
 

@@ -1,1 +1,4 @@
-"""Management commands of ``fastsignal.django``."""
+"""Management commands of ``fastsignal.django``.
+
+PYTEST_DONT_REWRITE
+"""

@@ -1,1 +1,4 @@
-"""``python manage.py signals``."""
+"""``python manage.py signals``.
+
+PYTEST_DONT_REWRITE
+"""

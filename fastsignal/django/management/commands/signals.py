@@ -1,4 +1,7 @@
-"""``python manage.py signals``: what is connected to which signal, as a table or JSON."""
+"""``python manage.py signals``: what is connected to which signal, as a table or JSON.
+
+PYTEST_DONT_REWRITE
+"""
 
 from __future__ import annotations
 
