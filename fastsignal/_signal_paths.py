@@ -24,6 +24,8 @@ stays unloaded), values are compared by identity only, and a failure to read a
 module or its source skips it.
 
 This module imports nothing of the package, so that every layer can use it.
+
+PYTEST_DONT_REWRITE
 """
 
 from __future__ import annotations
