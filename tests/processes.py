@@ -4,12 +4,15 @@ Every child runs in its own session (process group), so stopping it stops what
 it forked too (an RQ work horse, a Celery pool). ``run`` waits a bounded time
 for a command; ``Service`` starts one that keeps running (a Redis server, a
 Celery worker) and stops it in ``stop()`` or at the end of a ``with`` block:
-SIGTERM, a bounded wait, then SIGKILL.
+SIGTERM, a bounded wait, then SIGKILL. On Linux a child also gets SIGTERM if
+the test process dies without stopping it.
 """
 
+import ctypes
 import os
 import signal
 import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -24,6 +27,14 @@ def missing(what):
     if IN_CI:
         pytest.fail(f"{what} (CI must provide it: .ci/run installs it)", pytrace=False)
     pytest.skip(what)
+
+
+def _die_with_parent():
+    """In the child, before exec: SIGTERM when the test process ends (Linux's PR_SET_PDEATHSIG)."""
+    ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGTERM)  # 1: PR_SET_PDEATHSIG
+
+
+PREEXEC = _die_with_parent if sys.platform == "linux" else None
 
 
 def _stop_group(process, grace):
@@ -60,6 +71,7 @@ def run(args, *, cwd, env, timeout):
         stderr=subprocess.PIPE,
         text=True,
         start_new_session=True,
+        preexec_fn=PREEXEC,
     )
     try:
         stdout, stderr = process.communicate(timeout=timeout)
@@ -92,6 +104,7 @@ class Service:
                 stdout=output,
                 stderr=subprocess.STDOUT,
                 start_new_session=True,
+                preexec_fn=PREEXEC,
             )
 
     def output(self):
