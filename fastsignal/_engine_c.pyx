@@ -614,7 +614,9 @@ cdef class Registry:
     def set_list(self, items):
         items = items if type(items) is list else list(items)
         # Counted before and after the store: see "The receivers list is a
-        # cache too" in the contract.
+        # cache too" in the contract. ``previous`` keeps the list replaced
+        # alive until the assignment is whole: releasing it may run a finalizer.
+        previous = self.list
         self.assigned += 1
         self.list = items
         self.resync = True

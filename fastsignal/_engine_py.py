@@ -173,7 +173,11 @@ the last sender's snapshot). What makes this safe:
   the store, so a mutation never drops a list stored after its check, and
   again after it sets ``resync``, so an adoption that read the old list sees
   the count change, and a mutation that read the new one sees it pending;
-  ``clear()`` increments ``assigned`` before it sets ``resync``.
+  ``clear()`` increments ``assigned`` before it sets ``resync``. The list an
+  assignment replaces is released only after all that: releasing it may run
+  a finalizer (the list may hold the last reference to an item added in
+  place), and a mutation run by that finalizer must find the assignment
+  whole, pending, rather than a new list it could take for one in step.
 - **Lists are built without running user code.** A send copies an index with
   ``list(d.values())``, which runs no Python code and so cannot see the dict
   change size under it, and orders the copy by ``seq``.
@@ -577,11 +581,15 @@ class Registry:
     def set_list(self, items: Iterable[ReceiversItem]) -> None:
         items = items if type(items) is list else list(items)
         # Counted before and after the store: see "The receivers list is a
-        # cache too" in the contract.
+        # cache too" in the contract. The list replaced is released only on
+        # return: releasing it can run a finalizer, which must find this
+        # assignment whole.
+        previous = self.list
         self.assigned += 1
         self.list = items
         self.resync = True
         self.assigned += 1
+        del previous
 
     # -- mutations (the caller holds the lock) --------------------------------------
 

@@ -183,6 +183,35 @@ def test_assignment_during_a_connect_is_not_extended_by_it(engine):
     assert answers(sig) == []
 
 
+def test_finalizer_run_by_an_assignment_that_disconnects(engine):
+    """An assignment releases the list it replaces; when that list held the last
+    reference to something with a finalizer (here an item appended in place, without
+    ``clear()``), the finalizer runs when the old list is released. One that
+    disconnects must not drop the list being assigned: the next send honours it."""
+    sig = engine.Signal()
+    sig.connect(make_receiver("a"), weak=False)
+    sig.connect(make_receiver("b"), dispatch_uid="b", weak=False)
+    sig.connect(make_receiver("z"), weak=False)
+    items = sig.receivers  # the registry's own list, in step
+
+    class Finalized:
+        def __call__(self, sender, **kwargs):
+            return "finalized"
+
+        def __del__(self):
+            finalized.append(sig.disconnect(dispatch_uid="b"))
+
+    finalized = []
+    dying = Finalized()
+    items.append(((id(dying), NONE_ID), dying, None, False))  # held by this list only
+    # As long as the list it replaces, so that no length change marks it pending.
+    assigned = [items[0], items[2], ((1, NONE_ID), make_receiver("x"), None, False)]
+    del dying, items
+    sig.receivers = assigned
+    assert len(finalized) == 1, "the finalizer did not run"
+    assert answers(sig) == ["a", "z", "x"]
+
+
 def test_clear_during_an_adoption_is_honoured(engine):
     """``sender_receivers_cache.clear()`` after an in-place edit of ``receivers``
     made while an adoption runs user code is honoured by the next send."""
