@@ -63,6 +63,21 @@ def _check_receiver(receiver):
     return True
 
 
+def _async_send():
+    """``_async.asend``; a ``ModuleNotFoundError`` saying what to install without asgiref."""
+    try:
+        from ._async import asend
+    except ModuleNotFoundError as error:
+        if error.name is None or error.name.split(".")[0] != "asgiref":
+            raise
+        raise ModuleNotFoundError(
+            "Signal.asend() and asend_robust() need asgiref, which is not installed: "
+            "pip install asgiref (Django depends on it)",
+            name="asgiref",
+        ) from error
+    return asend
+
+
 def _lookup_key(receiver, sender, dispatch_uid):
     sender_key = NONE_ID if sender is None else make_id(sender)
     if dispatch_uid:
@@ -212,15 +227,11 @@ class Signal:
         ``contextvars`` context. Results list sync receivers first, each group in
         connection order. A receiver's exception propagates.
         """
-        from ._async import asend
-
-        return await asend(self, sender, named, robust=False)
+        return await _async_send()(self, sender, named, robust=False)
 
     async def asend_robust(self, sender, **named):
         """Like ``asend``, but a receiver's ``Exception`` is logged and returned as its response."""
-        from ._async import asend
-
-        return await asend(self, sender, named, robust=True)
+        return await _async_send()(self, sender, named, robust=True)
 
 
 for _name, _value in engine_attributes(_engine).items():

@@ -3,6 +3,7 @@
 import functools
 import gc
 import json
+from pathlib import Path
 
 import pytest
 from django.core.management import call_command
@@ -124,7 +125,12 @@ def test_command_table(installed, shop_receivers, capsys):
     ]
     assert "uid='reserve'" in lines[2]
     assert lines[3].split()[:5] == ["0", f"{__name__}.audit", "auth.Group", "strong,", "on_commit"]
-    assert lines[3].endswith(f"{__file__}:{audit.__code__.co_firstlineno}")
+    # Relative to the project: settings.BASE_DIR, else (here) the current directory.
+    try:
+        where = Path(__file__).resolve().relative_to(Path.cwd().resolve()).as_posix()
+    except ValueError:  # the suite run from outside the checkout
+        where = __file__
+    assert lines[3].endswith(f"  {where}:{audit.__code__.co_firstlineno}")
 
 
 def test_command_json_and_filters(installed, shop_receivers, capsys):
@@ -144,6 +150,37 @@ def test_command_rejects_unknown_app_and_model(installed):
         call_command(SignalsCommand(), app_label="nope")
     with pytest.raises(CommandError, match=r"No model 'auth\.Nope'"):
         call_command(SignalsCommand(), model="auth.Nope")
+
+
+def test_command_rejects_an_unknown_signal(installed, capsys):
+    from django.core.management.base import CommandError
+
+    with pytest.raises(CommandError, match=r"No signal named 'nope' among the signals"):
+        call_command(SignalsCommand(), signal="nope")
+    with pytest.raises(CommandError, match=r"No signal named 'nope'"):
+        call_command(SignalsCommand(), signal="nope", format="json")
+    assert capsys.readouterr().out == ""
+
+
+def test_command_table_paths_are_relative_to_base_dir(installed, shop_receivers, capsys):
+    from django.test import override_settings
+
+    tests_dir = Path(__file__).resolve().parent
+    with override_settings(BASE_DIR=tests_dir):
+        call_command(SignalsCommand(), model="auth.Group")
+    line = capsys.readouterr().out.splitlines()[3]
+    assert line.endswith(f"  {Path(__file__).name}:{audit.__code__.co_firstlineno}")
+    call_command(SignalsCommand(), model="auth.Group", format="json")
+    data = json.loads(capsys.readouterr().out)
+    assert data[0]["receivers"][1]["file"] == __file__  # JSON keeps the path as it is
+
+
+def test_command_help_describes_every_option():
+    parser = SignalsCommand().create_parser("manage.py", "signals")
+    undocumented = [
+        action.dest for action in parser._actions if action.option_strings and not action.help
+    ]
+    assert undocumented == []
 
 
 def test_command_in_a_new_django_project(tmp_path):
@@ -190,3 +227,22 @@ def test_command_in_a_new_django_project(tmp_path):
     assert data[0]["receivers"][0]["file"].endswith("django/contrib/auth/models.py")
     table = run("manage.py", "signals", "--signal", "request_started")
     assert table.splitlines()[0] == "django.core.signals.request_started (2 receivers)"
+    # The project's own receivers are shown relative to it, as the docs show them.
+    (tmp_path / "mysite" / "receivers.py").write_text(
+        "from django.core.signals import request_finished\n\n\n"
+        "def on_finished(sender, **kwargs):\n    pass\n\n\n"
+        "request_finished.connect(on_finished)\n"
+    )
+    with settings.open("a") as file:
+        file.write("\nimport mysite.receivers  # noqa\n")
+    table = run("manage.py", "signals", "--signal", "request_finished")
+    assert "  mysite/receivers.py:4" in table, table
+    unknown = subprocess.run(
+        [sys.executable, "manage.py", "signals", "--signal", "nope"],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        timeout=120,
+    )
+    assert unknown.returncode != 0
+    assert "No signal named 'nope'" in unknown.stderr

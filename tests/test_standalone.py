@@ -113,6 +113,30 @@ def test_works_without_django():
     assert out.strip() == f"COMPILED {fastsignal.COMPILED}"
 
 
+ASEND_WITHOUT_ASGIREF = """
+import asyncio
+
+signal = Signal()
+signal.connect(on_any)
+for method in (signal.asend, signal.asend_robust):
+    try:
+        asyncio.run(method(Sender, x=1))
+    except ModuleNotFoundError as error:
+        assert error.name == "asgiref", error
+        assert "need asgiref, which is not installed: pip install asgiref" in str(error), error
+    else:
+        raise AssertionError("asend without asgiref")
+print("ASEND REFUSED")
+"""
+
+
+@pytest.mark.parametrize("no_extensions", ["", "1"], ids=["default", "python"])
+def test_asend_without_asgiref_says_what_to_install(no_extensions):
+    code = BLOCK_DJANGO + USAGE + ASEND_WITHOUT_ASGIREF + CHECK_BLOCKED
+    out = run_python(code, FASTSIGNAL_NO_EXTENSIONS=no_extensions)
+    assert out.strip().splitlines()[-1] == "ASEND REFUSED"
+
+
 def test_python_engine_works_without_django():
     out = run_python(BLOCK_DJANGO + USAGE + CHECK_BLOCKED, FASTSIGNAL_NO_EXTENSIONS="1")
     assert out.strip() == "COMPILED False"

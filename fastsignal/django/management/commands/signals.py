@@ -6,9 +6,11 @@ PYTEST_DONT_REWRITE
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from django.apps import apps
+from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
 from fastsignal.introspect import ReceiverInfo, describe_sender, receivers, signals
@@ -40,16 +42,24 @@ class Command(BaseCommand):
             action="store_true",
             help="also list signals with no receivers, and receivers that died",
         )
-        parser.add_argument("--format", choices=("table", "json"), default="table")
+        parser.add_argument(
+            "--format",
+            choices=("table", "json"),
+            default="table",
+            help="table (the default: source locations relative to the project) or json "
+            "(absolute paths, for tools)",
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         app_module, app_label = self._app(options["app_label"])
         model = self._model(options["model"])
         wanted = options["signal"]
         listing = []
+        found = False
         for path, signal in signals():
             if wanted and not (path == wanted or path.endswith("." + wanted)):
                 continue
+            found = True
             infos = [
                 info
                 for info in receivers(signal)
@@ -57,6 +67,11 @@ class Command(BaseCommand):
             ]
             if infos or (options["all"] and not (app_label or model)):
                 listing.append((path, infos))
+        if wanted and not found:
+            raise CommandError(
+                f"No signal named {wanted!r} among the signals of the imported modules "
+                "(python manage.py signals --all lists them)."
+            )
         if options["format"] == "json":
             data = [
                 {"signal": path, "receivers": [info.as_dict() for info in infos]}
@@ -122,6 +137,17 @@ def _flags(info: ReceiverInfo) -> str:
     return ", ".join(flags)
 
 
+def _in_project(file: str) -> str:
+    """``file`` relative to the project (``settings.BASE_DIR``, else the current
+    directory) when it is inside it; otherwise as it is."""
+    base = getattr(settings, "BASE_DIR", None)
+    root = Path(base) if base else Path.cwd()
+    try:
+        return Path(file).resolve().relative_to(root.resolve()).as_posix()
+    except (ValueError, OSError):
+        return file
+
+
 def _table(listing: list[tuple[str, list[ReceiverInfo]]]) -> str:
     if not listing:
         return "No receivers connected."
@@ -134,7 +160,7 @@ def _table(listing: list[tuple[str, list[ReceiverInfo]]]) -> str:
                 f"{info.module}.{info.name}" if info.module else info.name,
                 describe_sender(info.sender) or "(any)",
                 _flags(info),
-                f"{info.file}:{info.line}" if info.file else "",
+                f"{_in_project(info.file)}:{info.line}" if info.file else "",
             )
             for info in infos
         ]
