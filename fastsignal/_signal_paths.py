@@ -44,7 +44,9 @@ _MAIN = ("__main__", "__mp_main__")
 _assigned_cache: dict[str, tuple[str | None, frozenset[str]]] = {}
 # id(signal) -> path, checked against the module before use
 _path_cache: dict[int, str] = {}
-_lock = threading.Lock()
+# Re-entrant: a finalizer or signal handler run during a lookup (which allocates)
+# may send a signal with a background receiver, which looks its path up.
+_lock = threading.RLock()
 
 
 def module_namespaces(prefix: str = "") -> list[tuple[str, dict[str, Any]]]:

@@ -289,8 +289,11 @@ _blocks: contextvars.ContextVar[dict[str, _Block] | None] = contextvars.ContextV
     "fastsignal_atomic_blocks", default=None
 )
 #: Guards blocks' ``callbacks`` and ``open``: a copied context can reach a block
-#: from another thread (``asyncio.to_thread``, ``sync_to_async``).
-_lock = threading.Lock()
+#: from another thread (``asyncio.to_thread``, ``sync_to_async``). Re-entrant: a
+#: finalizer or signal handler run while this thread holds it (at any call in
+#: the pure-Python code below) may send a signal with ``on_commit`` receivers,
+#: and a send never waits on a lock its own thread holds.
+_lock = threading.RLock()
 
 
 def _alias(using: str | None) -> str:

@@ -2,6 +2,7 @@
 
 import importlib.util
 import sys
+import threading
 import types
 
 import pytest
@@ -80,3 +81,31 @@ def test_a_signal_of_main_only_is_named_there_and_unknown_is_none(monkeypatch):
     monkeypatch.setitem(sys.modules, "__main__", main)
     assert _signal_paths.signal_path(only_in_main) == "__main__.only_in_main"
     assert _signal_paths.signal_path(fastsignal.Signal()) is None
+
+
+def test_lookup_run_inside_a_lookup_does_not_wait_on_its_own_thread(monkeypatch):
+    """A send with a background receiver looks its signal's path up. One made by a
+    finalizer (garbage collection runs at the allocations of a lookup) or a signal
+    handler while this thread is looking another signal up must not wait on the
+    lock its own thread holds."""
+    other = types.ModuleType("other_signals")
+    other.signal = fastsignal.Signal()
+    monkeypatch.setitem(sys.modules, "other_signals", other)
+    holders = _signal_paths.holders
+    nested = []
+
+    def hooked(signal):
+        monkeypatch.setattr(_signal_paths, "holders", holders)
+        nested.append(_signal_paths.signal_path(other.signal))
+        return holders(signal)
+
+    monkeypatch.setattr(_signal_paths, "holders", hooked)
+    outcome = []
+    thread = threading.Thread(
+        target=lambda: outcome.append(_signal_paths.signal_path(defined_here)), daemon=True
+    )
+    thread.start()
+    thread.join(20)
+    assert not thread.is_alive(), "deadlock: the lookup waits on a lock its own thread holds"
+    assert outcome == [f"{__name__}.defined_here"]
+    assert nested == ["other_signals.signal"]

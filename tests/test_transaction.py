@@ -1036,3 +1036,47 @@ def test_has_listeners_counts_receivers_deferred_to_commit(sig):
     sig.connect(deferred, sender=Sender, on_commit=True)
     assert sig.has_listeners(Sender)
     assert not sig.has_listeners(object())
+
+
+# -- re-entrant sends ----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("where", ["on_commit", "atomic exit"])
+def test_send_run_inside_the_bookkeeping_does_not_wait_on_its_own_thread(
+    engine, monkeypatch, where
+):
+    """A finalizer (garbage collection runs at a function's first line from Python
+    3.12) or a signal handler that sends a signal with an ``on_commit`` receiver,
+    run while this thread keeps the transaction bookkeeping, registers its
+    receiver rather than waiting on a lock its own thread holds."""
+    from fastsignal import transaction
+
+    signal = engine.Signal()
+    calls = []
+
+    def later(sender, **kwargs):
+        calls.append(sender)
+
+    signal.connect(later, on_commit=True, weak=False)
+    nearest_open = transaction._nearest_open
+
+    def hooked(block):  # what the finalizer interrupts: a call made under the lock
+        monkeypatch.setattr(transaction, "_nearest_open", nearest_open)
+        signal.send("re-entrant")
+        return nearest_open(block)
+
+    def run():
+        with atomic():
+            if where == "on_commit":
+                monkeypatch.setattr(transaction, "_nearest_open", hooked)
+            signal.send("outer")
+            if where == "atomic exit":
+                monkeypatch.setattr(transaction, "_nearest_open", hooked)
+        return sorted(calls)
+
+    outcome = []
+    thread = threading.Thread(target=lambda: outcome.append(run()), daemon=True)
+    thread.start()
+    thread.join(20)
+    assert not thread.is_alive(), "deadlock: the send waits on a lock its own thread holds"
+    assert outcome == [["outer", "re-entrant"]]
