@@ -1129,7 +1129,10 @@ cdef Entry _new_entry(object lookup_key, object receiver, object sender, bint we
             pass
         else:
             refs = (sender_ref,) + refs
-    entry.item = receivers_item((lookup_key, target, sender_ref, is_async), on_commit, priority)
+    if on_commit or priority:
+        entry.item = receivers_item((lookup_key, target, sender_ref, is_async), on_commit, priority)
+    else:  # what receivers_item returns for them, without calling it
+        entry.item = (lookup_key, target, sender_ref, is_async)
     entry.key = lookup_key
     entry.sender_key = lookup_key[1]
     entry.target = target

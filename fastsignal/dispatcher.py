@@ -175,10 +175,24 @@ class Signal:
         ``ValueError`` for a receiver that does not accept ``**kwargs``. The
         signal is unchanged when it raises.
         """
-        is_async = _check_receiver(receiver)
-        if type(priority) is not int:
-            priority = check_priority(priority)
-        lookup_key = _lookup_key(receiver, sender, dispatch_uid)
+        if (
+            type(receiver) is FunctionType
+            and not dispatch_uid
+            and not receiver.__code__.co_flags & CO_COROUTINE
+            and not receiver.__dict__
+            and not debug_checks_enabled()
+        ):
+            # The common case, decided as _check_receiver and _lookup_key decide
+            # it, without calling them: a plain sync function, keyed by its id.
+            is_async = False
+            lookup_key = (id(receiver), NONE_ID if sender is None else make_id(sender))
+            if type(priority) is not int:
+                priority = check_priority(priority)
+        else:
+            is_async = _check_receiver(receiver)
+            if type(priority) is not int:
+                priority = check_priority(priority)
+            lookup_key = _lookup_key(receiver, sender, dispatch_uid)
         if background is not False and background is not None:
             if on_commit:
                 raise TypeError(
