@@ -143,6 +143,24 @@ def debug_checks_enabled() -> bool:
     return bool(debug)
 
 
+def django_configured() -> bool:
+    """Whether Django is importable and its settings are configured.
+
+    Reads ``LazySettings``'s instance dict, as ``debug_checks_enabled`` does:
+    ``settings.configured`` runs a Python ``__getattribute__`` on every read.
+    """
+    global _settings_cache, _unconfigured
+    if _settings_cache is None:
+        settings = django_settings()
+        if settings is None:
+            return False
+        from django.utils.functional import empty
+
+        _unconfigured = empty
+        _settings_cache = object.__getattribute__(settings, "__dict__")
+    return _settings_cache.get("_wrapped", _unconfigured) is not _unconfigured
+
+
 def make_id(target: Any) -> int | tuple[int, int]:
     """Return Django's identity key for ``target``.
 
@@ -348,9 +366,17 @@ def defer(
     signal: SignalLike, sender: Any, named: dict[str, Any], receivers: DeferredPairs, robust: bool
 ) -> Responses:
     """Schedule ``[(receiver, ref), ...]`` to run after commit; return their responses."""
-    from .transaction import defer_receivers
+    global _defer_receivers
+    if len(receivers) == 1 and isinstance(receivers[0][0], DeferringReceiver):
+        return [receivers[0][0].defer(signal, sender, named, robust)]  # one background receiver
+    if _defer_receivers is None:  # imported once: an import statement costs every send
+        from .transaction import defer_receivers
 
-    return defer_receivers(signal, sender, named, receivers, robust)
+        _defer_receivers = defer_receivers
+    return _defer_receivers(signal, sender, named, receivers, robust)
+
+
+_defer_receivers: Callable[..., Responses] | None = None  # transaction.defer_receivers
 
 
 class SenderCacheView:

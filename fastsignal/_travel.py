@@ -62,16 +62,62 @@ def pack_arguments(
     ``fields`` names, by argument, the model fields whose values travel too.
     Errors name the argument and the receiver.
     """
-    if type(sender) in _PLAIN and "sender" not in fields:
+    if fields:
+        return _pack_arguments_with_fields(sender, named, path, fields)
+    # The common values (plain values, model classes and instances of a model
+    # seen before) without a call each: a send to a background receiver costs
+    # about what a hand-written on_commit(partial(task.enqueue, pk)) costs.
+    kind = type(sender)
+    if kind in _PLAIN:
         packed_sender = sender
+    elif kind in _MODEL_CLASSES and sender in _packed_models:
+        packed_sender = dict(_packed_models[sender])
     else:
-        packed_sender = pack(sender, _Where("the sender", path), fields.get("sender"))
-    packed = {}
-    for key, value in named.items():
-        if type(value) in _PLAIN and key not in fields:
-            packed[key] = value
-        else:
-            packed[key] = pack(value, _Where(f"argument {key!r}", path), fields.get(key))
+        packed_sender = pack(sender, _Where("the sender", path))
+    packed = named.copy()
+    kinds = tuple(map(type, named.values()))
+    plan = _plans.get(kinds)
+    if plan is None:
+        plan = _plan(kinds)
+    if plan:
+        keys = tuple(named)
+        for index in plan:
+            key = keys[index]
+            value = named[key]
+            known = _instance_keys.get(kinds[index])
+            if known is not None:
+                pk = getattr(value, known[1])
+                if type(pk) is int or type(pk) is str:
+                    packed[key] = {
+                        TAG: "instance",
+                        "model": known[0],
+                        "pk": pk,
+                        "db": value._state.db,
+                    }
+                    continue
+            packed[key] = pack(value, _Where(f"argument {key!r}", path))
+    return packed_sender, packed
+
+
+# The types of a send's arguments -> the positions of those that are not plain values.
+_plans: dict[tuple[type, ...], tuple[int, ...]] = {}
+
+
+def _plan(kinds: tuple[type, ...]) -> tuple[int, ...]:
+    if len(_plans) >= 1000:  # bounded: sends with ever new types of arguments
+        _plans.clear()
+    plan = _plans[kinds] = tuple(i for i, kind in enumerate(kinds) if kind not in _PLAIN)
+    return plan
+
+
+def _pack_arguments_with_fields(
+    sender: Any, named: dict[str, Any], path: str, fields: dict[str, tuple[str, ...]]
+) -> tuple[Any, dict[str, Any]]:
+    packed_sender = pack(sender, _Where("the sender", path), fields.get("sender"))
+    packed = {
+        key: pack(value, _Where(f"argument {key!r}", path), fields.get(key))
+        for key, value in named.items()
+    }
     for key in fields:
         if key != "sender" and key not in named:
             raise CannotTravel(
@@ -79,6 +125,13 @@ def pack_arguments(
                 "which the send did not pass"
             )
     return packed_sender, packed
+
+
+# Filled by pack() as it meets them: metaclasses of models; model class -> its
+# packed form; model class -> (label, primary key attname) for its instances.
+_MODEL_CLASSES: set[type] = set()
+_packed_models: dict[type, dict[str, Any]] = {}
+_instance_keys: dict[type, tuple[str, str]] = {}
 
 
 class _Where:
@@ -160,6 +213,7 @@ def _pack_django(value: Any, where: object, fields: tuple[str, ...] | None) -> A
                 "None): only saved rows can travel to a task worker; send after saving it"
             )
         meta = value._meta
+        _instance_keys[type(value)] = (meta.label, meta.pk.attname)
         packed = {
             TAG: "instance",
             "model": meta.label,
@@ -171,7 +225,10 @@ def _pack_django(value: Any, where: object, fields: tuple[str, ...] | None) -> A
         return packed
     if isinstance(value, type) and issubclass(value, models.Model):
         model: Any = value
-        return {TAG: "model", "model": model._meta.label}
+        packed_model = {TAG: "model", "model": model._meta.label}
+        _MODEL_CLASSES.add(type(model))
+        _packed_models[model] = packed_model
+        return dict(packed_model)
     if isinstance(value, models.QuerySet):
         cached = value._result_cache
         if cached is not None and value._iterable_class is models.query.ModelIterable:

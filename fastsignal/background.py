@@ -30,10 +30,16 @@ import inspect
 import logging
 from typing import TYPE_CHECKING, Any, TypedDict
 
-from ._common import DeferringReceiver, log_robust_failure, logger, receiver_name
+from . import transaction as _transaction
+from ._common import (
+    DeferringReceiver,
+    django_configured,
+    log_robust_failure,
+    logger,
+    receiver_name,
+)
 from ._signal_paths import signal_path
 from ._travel import CannotTravel, check_fields, pack_arguments
-from .transaction import get_backend
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -78,6 +84,19 @@ class BackgroundOptions(TypedDict, total=False):
     fields: dict[str, list[str] | tuple[str, ...]]
 
 
+_django_on_commit: Callable[..., None] | None = None  # django.db.transaction.on_commit
+
+
+def django_on_commit(func: Callable[[], object], using: str | None, robust: bool) -> None:
+    """``django.db.transaction.on_commit``, imported once."""
+    global _django_on_commit
+    if _django_on_commit is None:
+        from django.db.transaction import on_commit
+
+        _django_on_commit = on_commit
+    _django_on_commit(func, using, robust)
+
+
 class BackgroundCall:
     """The response of a background receiver: its task, once enqueued.
 
@@ -87,13 +106,22 @@ class BackgroundCall:
     exception the enqueue raised at commit, if it failed.
     """
 
-    __slots__ = ("error", "receiver", "result")
+    __slots__ = ("_args", "_robust", "_task", "error", "receiver", "result")
 
-    def __init__(self, receiver: str) -> None:
+    def __init__(
+        self,
+        receiver: str,
+        task: Any = None,
+        args: tuple[Any, ...] | None = None,
+        robust: bool = False,
+    ) -> None:
         #: The receiver's import path.
         self.receiver = receiver
         self.result: Any = None
         self.error: Exception | None = None
+        self._task = task
+        self._args = args  # the task's arguments, until enqueued
+        self._robust = robust
 
     @property
     def waiting(self) -> bool:
@@ -105,6 +133,26 @@ class BackgroundCall:
         """The enqueued task's id, or ``None`` while waiting or after a failed enqueue."""
         return None if self.result is None else str(self.result.id)
 
+    def _enqueue(self) -> None:
+        """Enqueue the task: the ``on_commit`` callback of the send."""
+        args, self._args = self._args, None
+        if args is None:
+            return  # enqueued already
+        try:
+            self.result = self._task.enqueue(*args)
+        except Exception as err:
+            self.error = err
+            if not self._robust:
+                raise
+            if logger.isEnabledFor(logging.ERROR):
+                logger.error(
+                    "Error enqueueing background receiver %s at commit in "
+                    "Signal.send_robust() (%s)",
+                    self.receiver,
+                    err,
+                    exc_info=err,
+                )
+
     def __repr__(self) -> str:
         if self.error is not None:
             state = f"enqueue failed: {type(self.error).__name__}: {self.error}"
@@ -113,39 +161,6 @@ class BackgroundCall:
         else:
             state = f"enqueued as task {self.task_id}"
         return f"<BackgroundCall {self.receiver}: {state}>"
-
-
-class _Enqueue:
-    """The ``on_commit`` callback of one background call: enqueue its task."""
-
-    __slots__ = ("__qualname__", "args", "call", "robust", "task")
-
-    def __init__(self, task: Any, args: tuple[Any, ...], call: BackgroundCall, robust: bool):
-        self.task = task
-        self.args = args
-        self.call = call
-        self.robust = robust
-        # Names the receiver in Django's own on_commit error messages.
-        self.__qualname__ = f"enqueue of background receiver {call.receiver}"
-
-    def __call__(self) -> None:
-        try:
-            self.call.result = self.task.enqueue(*self.args)
-        except Exception as err:
-            self.call.error = err
-            if not self.robust:
-                raise
-            if logger.isEnabledFor(logging.ERROR):
-                logger.error(
-                    "Error enqueueing background receiver %s at commit in "
-                    "Signal.send_robust() (%s)",
-                    self.call.receiver,
-                    err,
-                    exc_info=err,
-                )
-
-    def __repr__(self) -> str:
-        return f"<{self.__qualname__}>"
 
 
 class BackgroundReceiver(DeferringReceiver):
@@ -171,6 +186,7 @@ class BackgroundReceiver(DeferringReceiver):
         self.task = task  # fastsignal.tasks.run_receiver with the options applied
         self.fields = fields or {}
         self._path_checked = False
+        self._signal_paths: dict[int, tuple[Any, str]] = {}  # id -> (signal, its import path)
 
     def defer(
         self, signal: Any, sender: Any, named: dict[str, Any], robust: bool
@@ -181,27 +197,42 @@ class BackgroundReceiver(DeferringReceiver):
         packing is logged and returned as the response, as for any receiver.
         """
         try:
-            if not self._path_checked:
-                check_import_path(self.path, self.__wrapped__)
-                self._path_checked = True
-            args = (
-                self.path,
-                self.signal_path(signal),
-                *pack_arguments(sender, named, self.path, self.fields),
+            known = self._signal_paths.get(id(signal))
+            if known is not None and known[0] is signal:
+                signal_path = known[1]
+            else:
+                signal_path = self._first_send(signal)
+            packed_sender, packed = pack_arguments(sender, named, self.path, self.fields)
+            call = BackgroundCall(
+                self.path, self.task, (self.path, signal_path, packed_sender, packed), robust
             )
-            call = BackgroundCall(self.path)
             using = named.get("using")
-            get_backend().on_commit(
-                _Enqueue(self.task, args, call, robust),
-                using if type(using) is str else None,
-                robust,
-            )
+            if type(using) is not str:
+                using = None
+            backend = _transaction._backend
+            if backend is None and _django_on_commit is not None and django_configured():
+                _django_on_commit(call._enqueue, using, robust)
+            elif backend is None and django_configured():
+                django_on_commit(call._enqueue, using, robust)
+            else:
+                (backend or _transaction.get_backend()).on_commit(call._enqueue, using, robust)
         except Exception as err:
             if not robust:
                 raise
             log_robust_failure(self.__wrapped__, err)
             return self.__wrapped__, err
         return self.__wrapped__, call
+
+    def _first_send(self, signal: Any) -> str:
+        """Check the receiver's and the signal's import paths at the first send of ``signal``."""
+        if not self._path_checked:
+            # Not at connect: under @receiver, the module's name is bound only
+            # after the decorator returns.
+            check_import_path(self.path, self.__wrapped__)
+            self._path_checked = True
+        path = self.signal_path(signal)
+        self._signal_paths[id(signal)] = (signal, path)
+        return path
 
     def __call__(self, signal: Any, sender: Any, **named: Any) -> BackgroundCall:
         """Pack and enqueue at commit, as a send does (for code that calls receivers itself)."""

@@ -195,13 +195,19 @@ class TransactionBackend(Protocol):
     def on_commit(self, func: Callable[[], object], using: str | None, robust: bool) -> None: ...
 
 
+_django_on_commit: Callable[..., None] | None = None  # django.db.transaction.on_commit
+
+
 class DjangoBackend:
     """Delegates to ``django.db.transaction.on_commit``."""
 
     def on_commit(self, func: Callable[[], object], using: str | None, robust: bool) -> None:
-        from django.db import transaction
+        global _django_on_commit
+        if _django_on_commit is None:
+            from django.db.transaction import on_commit
 
-        transaction.on_commit(func, using=using, robust=robust)
+            _django_on_commit = on_commit
+        _django_on_commit(func, using=using, robust=robust)
 
     def __repr__(self) -> str:
         return "<fastsignal.transaction.DjangoBackend>"
@@ -504,14 +510,14 @@ def defer_receivers(
     ``[(receiver, DEFERRED), ...]``; a ``DeferringReceiver`` (a background
     receiver) schedules its own work and gives its own pair.
     """
-    using = named.get("using")
-    backend = get_backend()
     responses: Responses = []
     for receiver, ref in receivers:
         if isinstance(receiver, DeferringReceiver):  # a background receiver
             responses.append(receiver.defer(signal, sender, named, robust))
             continue
-        backend.on_commit(_DeferredReceiver(signal, sender, named, receiver, ref), using, robust)
+        get_backend().on_commit(
+            _DeferredReceiver(signal, sender, named, receiver, ref), named.get("using"), robust
+        )
         responses.append((receiver, DEFERRED))
     return responses
 
