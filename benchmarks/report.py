@@ -30,7 +30,7 @@ import tracemalloc
 import django
 
 import fastsignal
-from benchmarks import async_workloads, docs_figures, peers
+from benchmarks import async_workloads, background_workloads, docs_figures, peers
 from benchmarks.chart import draw_chart
 from benchmarks.stats import busy, calibrate, load, sample, summarize
 from benchmarks.workloads import compile_case, fallback_bars, workloads
@@ -54,8 +54,12 @@ def progress(message, done, total):
 
 
 def all_workloads(loop):
-    """The dispatch workloads, then the async ones (their asends run on ``loop``)."""
-    return workloads() + async_workloads.report_workloads(loop)
+    """The dispatch workloads, the async ones (asends on ``loop``), the background ones."""
+    return (
+        workloads()
+        + async_workloads.report_workloads(loop)
+        + background_workloads.report_workloads()
+    )
 
 
 #: The clocks a batch can be timed with: the process's CPU time (all its

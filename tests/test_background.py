@@ -347,14 +347,15 @@ def test_packing_runs_no_sql(sig, user):
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
 
-    user.groups.add(Group.objects.create(name="staff"))
+    group, _ = Group.objects.get_or_create(name="fastsignal-packing")
+    user.groups.add(group)
     fetched = User.objects.get(pk=user.pk)  # a fresh instance: nothing prefetched
     sig.connect(app.record_user, background=True)
     with transaction.atomic(), CaptureQueriesContext(connection) as queries:
         [(_, call)] = sig.send(sender=User, instance=fetched, created=False, model=User)
         assert call.waiting
     assert [q["sql"] for q in queries.captured_queries if "SAVEPOINT" not in q["sql"]] == []
-    Group.objects.filter(name="staff").delete()
+    group.delete()
 
 
 def test_the_fields_a_receiver_names_travel_and_no_other(sig, user):
