@@ -950,6 +950,7 @@ cdef class Delivery:
     cdef tuple kwnames
 
 
+@cython.always_allow_keywords(False)  # METH_O: no argument parsing
 def _run(Delivery delivery not None):
     """Run ``delivery``: what the frame of ``_send_frame`` calls."""
     cdef PyObject **args = delivery.args
