@@ -35,23 +35,25 @@ django61_dispatcher() {
 # ship it: a minimal sid root made by debootstrap, entered with chroot. These
 # machines have Debian 12's packages and pyenv's 3.10-3.13 only.
 #
-# sid_root: make sure the sid root with python3.14 (and a compiler, for the
-# wheel) exists and print its path: $FASTSIGNAL_SID_ROOT, by default
-# .cache/sid-py314 in the checkout (or in $FASTSIGNAL_CACHE_DIR). The first run
-# makes it (about 10 minutes; debootstrap is installed with apt-get when
-# missing, which needs root, as does chroot); later runs reuse it. A root
-# whose debootstrap did not finish is never used: it is built aside and moved
-# into place whole.
-SID_PACKAGES=python3.14,python3.14-dev,python3.14-venv,gcc,libc6-dev,ca-certificates
+# sid_root: make sure the sid root with python3.14 (a compiler, for the wheel;
+# redis-server, for the worker tests) exists and print its path:
+# $FASTSIGNAL_SID_ROOT, by default .cache/sid-py314 in the checkout (or in
+# $FASTSIGNAL_CACHE_DIR). The first run makes it (3 to 10 minutes; debootstrap
+# is installed with apt-get when missing, which needs root, as does chroot);
+# later runs reuse it, and install with apt-get inside it whatever
+# SID_PACKAGES gained since it was made. A root whose debootstrap did not
+# finish is never used: it is built aside and moved into place whole.
+SID_PACKAGES=python3.14,python3.14-dev,python3.14-venv,gcc,libc6-dev,ca-certificates,redis-server
 sid_root() {
     local root=${FASTSIGNAL_SID_ROOT:-${FASTSIGNAL_CACHE_DIR:-$ROOT/.cache}/sid-py314}
+    local marker=$root/etc/fastsignal-sid-packages
     if [ ! -x "$root/usr/bin/python3.14" ]; then
         if ! command -v debootstrap >/dev/null; then
             echo "==> installing debootstrap (apt-get)" >&2
             DEBIAN_FRONTEND=noninteractive apt-get update -qq >&2
             DEBIAN_FRONTEND=noninteractive apt-get install -y -qq debootstrap >&2
         fi
-        echo "==> debootstrap: a Debian sid root with python3.14 in $root (about 10 minutes)" >&2
+        echo "==> debootstrap: a Debian sid root with python3.14 in $root (3 to 10 minutes)" >&2
         mkdir -p "$(dirname "$root")"
         # In a mount namespace of its own, whatever debootstrap mounts in the
         # new root (proc, sys) goes away with it, even when it fails.
@@ -62,13 +64,27 @@ sid_root() {
             echo "sid_root: debootstrap failed (whole log: $root.log)" >&2
             return 1
         fi
+        echo "$SID_PACKAGES" >"$root.partial/etc/fastsignal-sid-packages"
         [ -d "$root" ] && rm -rf --one-file-system "$root"
         mv "$root.partial" "$root"
     fi
-    # pip inside reaches the package index as the host does: same CA bundle
-    # (it may hold a proxy's certificate) and resolver.
+    # pip and apt inside reach the package indexes as the host does: same CA
+    # bundle (it may hold a proxy's certificate) and resolver.
     cp /etc/ssl/certs/ca-certificates.crt "$root/etc/ssl/certs/ca-certificates.crt"
     cp /etc/resolv.conf "$root/etc/resolv.conf"
+    if [ "$(cat "$marker" 2>/dev/null)" != "$SID_PACKAGES" ]; then
+        echo "==> the sid root $root: apt-get install ${SID_PACKAGES//,/ }" >&2
+        # The mirror may hold a sid whose Release file has passed its
+        # Valid-Until date (debootstrap does not check it; apt does).
+        if ! sid_run "$root" sh -c "apt-get -o Acquire::Check-Valid-Until=false update -qq &&
+                DEBIAN_FRONTEND=noninteractive apt-get install -y -qq ${SID_PACKAGES//,/ }" \
+                >"$root.log" 2>&1; then
+            tail -n 40 "$root.log" >&2
+            echo "sid_root: apt-get failed in $root (whole log: $root.log)" >&2
+            return 1
+        fi
+        echo "$SID_PACKAGES" >"$marker"
+    fi
     echo "$root"
 }
 
@@ -83,7 +99,7 @@ sid_usable() {
 # the same path inside. The mounts live in a mount namespace of the command's
 # own, so they are gone when the command ends, however it ends; the host never
 # sees them. The environment is a clean one (the host's pip settings name host
-# paths), plus the proxy variables and the FASTSIGNAL_* settings.
+# paths), plus the proxy variables, CI and the FASTSIGNAL_* settings.
 sid_run() {
     local root=$1 name binds=()
     shift
@@ -97,7 +113,7 @@ sid_run() {
         SSL_CERT_FILE=/etc/ssl/certs/ca-certificates.crt)
     for name in $(compgen -e); do
         case $name in
-            FASTSIGNAL_* | http_proxy | https_proxy | no_proxy | HTTP_PROXY | HTTPS_PROXY | NO_PROXY)
+            FASTSIGNAL_* | CI | http_proxy | https_proxy | no_proxy | HTTP_PROXY | HTTPS_PROXY | NO_PROXY)
                 env+=("$name=${!name}") ;;
         esac
     done
