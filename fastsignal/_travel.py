@@ -71,7 +71,7 @@ def pack_arguments(
     if kind in _PLAIN:
         packed_sender = sender
     elif kind in _MODEL_CLASSES and sender in _packed_models:
-        packed_sender = dict(_packed_models[sender])
+        packed_sender = _packed_models[sender]  # shared: task backends copy what they store
     else:
         packed_sender = pack(sender, _Where("the sender", path))
     packed = named.copy()

@@ -210,7 +210,8 @@ class BackgroundReceiver(DeferringReceiver):
             if type(using) is not str:
                 using = None
             backend = _transaction._backend
-            if backend is None and _django_on_commit is not None and django_configured():
+            # A task backend implies Django's settings: Django's on_commit it is.
+            if backend is None and _django_on_commit is not None:
                 _django_on_commit(call._enqueue, using, robust)
             elif backend is None and django_configured():
                 django_on_commit(call._enqueue, using, robust)
