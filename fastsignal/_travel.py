@@ -75,39 +75,18 @@ def pack_arguments(
     else:
         packed_sender = pack(sender, _Where("the sender", path))
     packed = named.copy()
-    kinds = tuple(map(type, named.values()))
-    plan = _plans.get(kinds)
-    if plan is None:
-        plan = _plan(kinds)
-    if plan:
-        keys = tuple(named)
-        for index in plan:
-            key = keys[index]
-            value = named[key]
-            known = _instance_keys.get(kinds[index])
-            if known is not None:
-                pk = getattr(value, known[1])
-                if type(pk) is int or type(pk) is str:
-                    packed[key] = {
-                        TAG: "instance",
-                        "model": known[0],
-                        "pk": pk,
-                        "db": value._state.db,
-                    }
-                    continue
-            packed[key] = pack(value, _Where(f"argument {key!r}", path))
+    for key, value in named.items():
+        kind = type(value)
+        if kind in _PLAIN:
+            continue
+        known = _instance_keys.get(kind)
+        if known is not None:
+            pk = getattr(value, known[1])
+            if type(pk) is int or type(pk) is str:
+                packed[key] = {TAG: "instance", "model": known[0], "pk": pk, "db": value._state.db}
+                continue
+        packed[key] = pack(value, _Where(f"argument {key!r}", path))
     return packed_sender, packed
-
-
-# The types of a send's arguments -> the positions of those that are not plain values.
-_plans: dict[tuple[type, ...], tuple[int, ...]] = {}
-
-
-def _plan(kinds: tuple[type, ...]) -> tuple[int, ...]:
-    if len(_plans) >= 1000:  # bounded: sends with ever new types of arguments
-        _plans.clear()
-    plan = _plans[kinds] = tuple(i for i, kind in enumerate(kinds) if kind not in _PLAIN)
-    return plan
 
 
 def _pack_arguments_with_fields(
