@@ -9,7 +9,7 @@ is declared: not the ``cdef`` methods, nor the attributes that are neither
 
 import threading
 from collections.abc import Callable, Hashable, Iterable
-from typing import Any, Final
+from typing import Any, Final, final
 
 from ._common import ReceiversAttribute, SenderCacheAttribute, SenderCacheView
 from ._types import (
@@ -92,6 +92,12 @@ class CallPlan:
 
 def registry_of(signal: object) -> Registry: ...
 def set_observed(observed: bool) -> None: ...
+
+@final
+class Delivery:
+    """The call of one send's sync receivers, from the frame of ``_send_frame``."""
+
+def _run(delivery: Delivery) -> Responses: ...
 
 # Functions that serve as methods of a signal class (``self`` is the signal).
 # ``send`` and ``send_robust`` are vectorcall method descriptors, not functions.

@@ -32,8 +32,7 @@ from ._common import (
     send_through_live_receivers,
     signal_recursion_error,
 )
-from ._send_frame import send as _send_frame_function
-from ._send_frame import send_robust as _send_robust_frame_function
+from . import _send_frame as _frame_module
 
 
 cdef extern from *:
@@ -961,8 +960,8 @@ def _run(Delivery delivery not None):
                          args, delivery.nargsf, delivery.kwnames)
 
 
-cdef object _send_frame = _send_frame_function
-cdef object _send_robust_frame = _send_robust_frame_function
+cdef object _send_frame = _frame_module.send
+cdef object _send_robust_frame = _frame_module.send_robust
 cdef object _run_function = _run
 
 
