@@ -1,12 +1,3 @@
-"""pytest-benchmark configuration: Django is configured before workloads import."""
+"""pytest-benchmark configuration: the package configures Django before workloads import."""
 
-import django
-from django.conf import settings
-
-if not settings.configured:
-    settings.configure(
-        DEBUG=False,
-        INSTALLED_APPS=["django.contrib.contenttypes", "django.contrib.auth"],
-        DATABASES={"default": {"ENGINE": "django.db.backends.sqlite3", "NAME": ":memory:"}},
-    )
-    django.setup()
+import benchmarks  # noqa: F401

@@ -118,47 +118,42 @@ _unconfigured: object = None  # django.utils.functional.empty: LazySettings._wra
 
 
 def debug_checks_enabled() -> bool:
-    """Whether Django's settings are configured with ``DEBUG`` on (Django's connect checks).
-
-    Reads what ``LazySettings`` caches in its instance dict: every attribute
-    read through ``django.conf.settings`` runs a Python ``__getattribute__``,
-    which would cost more than the rest of ``connect``. Assigning settings
-    (``override_settings`` included) clears that cache, and the slow path
-    fills it again.
-    """
-    global _settings_cache, _unconfigured
-    if _settings_cache is None:
-        settings = django_settings()
-        if settings is None:
-            return False
-        from django.utils.functional import empty
-
-        _unconfigured = empty
-        _settings_cache = object.__getattribute__(settings, "__dict__")
-    if _settings_cache.get("_wrapped", _unconfigured) is _unconfigured:
+    """Whether Django's settings are configured with ``DEBUG`` on (Django's connect checks)."""
+    configured = _configured_settings()
+    if configured is None:
         return False
-    debug = _settings_cache.get("DEBUG", _settings_cache)
-    if debug is _settings_cache:
+    debug = configured.get("DEBUG", configured)
+    if debug is configured:
         debug = django_settings().DEBUG  # type: ignore[union-attr]  # set: the cache is theirs
     return bool(debug)
 
 
 def django_configured() -> bool:
-    """Whether Django is importable and its settings are configured.
+    """Whether Django is importable and its settings are configured."""
+    return _configured_settings() is not None
 
-    Reads ``LazySettings``'s instance dict, as ``debug_checks_enabled`` does:
-    ``settings.configured`` runs a Python ``__getattribute__`` on every read.
+
+def _configured_settings() -> dict[str, Any] | None:
+    """What ``LazySettings`` caches in its instance dict, or ``None`` if not configured.
+
+    Every attribute read through ``django.conf.settings`` (``settings.DEBUG``,
+    ``settings.configured``) runs a Python ``__getattribute__``, which would cost
+    more than the rest of ``connect``; its instance dict is a plain read.
+    Assigning settings (``override_settings`` included) clears that cache, and
+    the slow path fills it again.
     """
     global _settings_cache, _unconfigured
     if _settings_cache is None:
         settings = django_settings()
         if settings is None:
-            return False
+            return None
         from django.utils.functional import empty
 
         _unconfigured = empty
         _settings_cache = object.__getattribute__(settings, "__dict__")
-    return _settings_cache.get("_wrapped", _unconfigured) is not _unconfigured
+    if _settings_cache.get("_wrapped", _unconfigured) is _unconfigured:
+        return None
+    return _settings_cache
 
 
 def make_id(target: Any) -> int | tuple[int, int]:
