@@ -232,3 +232,17 @@ def test_outliers_are_rejected():
     assert summary.rejected == 1
     assert 99.5 <= summary.median <= 100.5
     assert summary.q3 < 101
+
+
+def test_building_every_workload_leaves_djangos_dispatcher_as_it_is():
+    """The report measures Django's own Signal: no workload installs fastsignal into it."""
+    from django.dispatch import Signal
+
+    from benchmarks import background_workloads
+
+    before = dict(vars(Signal))
+    for workload in workloads() + background_workloads.report_workloads():
+        for build in workload.setups.values():
+            build()
+    assert dict(vars(Signal)) == before
+    assert Signal.send.__module__ == "django.dispatch.dispatcher"
