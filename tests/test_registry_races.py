@@ -26,6 +26,13 @@ import pytest
 
 NONE_ID = id(None)
 
+# These reproductions steer CPython 3.11-3.13 internals (when a key's __hash__
+# runs inside a mutation, when a scheduled collection runs); on CPython 3.14
+# their hooks do not fire, so they would test nothing there.
+before_314 = pytest.mark.skipif(
+    sys.version_info >= (3, 14), reason="the hooks steer CPython 3.11-3.13 internals"
+)
+
 
 class HookedUid:
     """A ``dispatch_uid`` whose ``__hash__`` runs ``hook`` once, when armed: at the
@@ -88,6 +95,7 @@ def run_with_deadline(func, seconds=20):
 # -- assignments made while a mutation is under way ---------------------------------------
 
 
+@before_314
 @pytest.mark.parametrize("mutation", ["disconnect", "prioritised connect", "dead clean-up"])
 @pytest.mark.parametrize("assignment", ["mute", "unmute"])
 def test_assignment_during_a_mutation_is_honoured(engine, mutation, assignment):
@@ -136,6 +144,7 @@ def test_assignment_during_a_mutation_is_honoured(engine, mutation, assignment):
     assert answers(sig) == expected
 
 
+@before_314
 @pytest.mark.parametrize("mutation", ["disconnect", "prioritised connect"])
 def test_assignment_during_the_adoption_a_mutation_starts_with(engine, mutation):
     """A mutation first adopts a list assigned before it; a list assigned while
@@ -212,6 +221,7 @@ def test_finalizer_run_by_an_assignment_that_disconnects(engine):
     assert answers(sig) == ["a", "z", "x"]
 
 
+@before_314
 def test_clear_during_an_adoption_is_honoured(engine):
     """``sender_receivers_cache.clear()`` after an in-place edit of ``receivers``
     made while an adoption runs user code is honoured by the next send."""
@@ -307,6 +317,7 @@ def test_send_while_this_thread_holds_the_lock(engine, pending):
     sys.version_info < (3, 12),
     reason="a scheduled collection runs at a function's first line from Python 3.12",
 )
+@before_314
 @pytest.mark.parametrize("mutation", ["connect", "disconnect"])
 def test_finalizer_that_sends_during_a_mutation(engine, mutation):
     """A garbage collection that runs a finalizer which assigns and sends, while
@@ -405,6 +416,7 @@ class MethodLike:
         self.__func__ = func
 
 
+@before_314
 def test_sender_key_of_a_dead_sender_during_its_clean_up(engine):
     """While the clean-up of a dead sender's entries runs user code (a
     ``dispatch_uid``'s ``__hash__``), a send from a new sender with the dead
