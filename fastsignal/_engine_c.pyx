@@ -21,6 +21,7 @@ from cpython.object cimport Py_TYPE, PyObject, PyTypeObject
 from ._common import (
     NONE_ID,
     REGISTRY_ATTR,
+    DeferringReceiver,
     ReceiverItem,
     ReceiversAttribute,
     SenderCacheAttribute,
@@ -893,14 +894,29 @@ cdef CallPlan _plan(tuple kwnames, bint sender_positional, str name):
     return plan
 
 
-cdef dict _named(PyObject **args, Py_ssize_t nargs, tuple kwnames):
-    """The keyword arguments of a send, without ``sender``, as a dict."""
+cdef dict _named(PyObject **args, Py_ssize_t nargs, tuple kwnames, Py_ssize_t sender_index):
+    """The keyword arguments of a send as a dict, without ``sender`` (at ``sender_index``,
+    or -1 when it came positionally)."""
     cdef dict named = {}
     cdef Py_ssize_t i
     for i in range(len(kwnames)):
-        if kwnames[i] != "sender":
+        if i != sender_index:
             named[kwnames[i]] = <object>args[nargs + i]
     return named
+
+
+cdef void _defer_entries(list responses, object signal, object sender, dict named,
+                         tuple entries, bint robust) except *:
+    """Schedule the deferred ``entries`` and add their responses to ``responses``.
+
+    A lone background receiver (the common case) schedules itself directly.
+    """
+    if len(entries) == 1:
+        receiver = (<Entry>entries[0]).resolve()
+        if isinstance(receiver, DeferringReceiver):
+            responses.append(receiver.defer(signal, sender, named, robust))
+            return
+    responses.extend(defer(signal, sender, named, _pairs(entries), robust))
 
 
 cdef list _call_entries(object signal, object sender, tuple entries, bint robust,
@@ -1017,10 +1033,10 @@ cdef object _send(PyObject **args, size_t nargsf, PyObject *kwnames_ptr, int rob
     if plan.receiver_kwnames is None or _observed or _live_receivers_replaced(signal, state):
         # The replacement decides who receives (and observers see each call); a
         # "signal" keyword gets Python's own "multiple values" TypeError from each call.
-        named = _named(args, nargs, kwnames)
+        named = _named(args, nargs, kwnames, plan.sender_index)
         responses = send_through_live_receivers(signal, sender, named, robust)
         if snap.deferred:
-            responses.extend(defer(signal, sender, named, _pairs(snap.deferred), robust))
+            _defer_entries(responses, signal, sender, named, snap.deferred, robust)
         return responses
     responses = []
     if snap.sync:
@@ -1034,10 +1050,11 @@ cdef object _send(PyObject **args, size_t nargsf, PyObject *kwnames_ptr, int rob
             from ._async import send_async_receivers
 
             responses.extend(send_async_receivers(
-                signal, sender, _named(args, nargs, kwnames), receivers, robust))
+                signal, sender, _named(args, nargs, kwnames, plan.sender_index),
+                receivers, robust))
     if snap.deferred:
-        responses.extend(defer(
-            signal, sender, _named(args, nargs, kwnames), _pairs(snap.deferred), robust))
+        named = _named(args, nargs, kwnames, plan.sender_index)
+        _defer_entries(responses, signal, sender, named, snap.deferred, robust)
     return responses
 
 

@@ -223,6 +223,7 @@ from typing import TYPE_CHECKING, Any
 from ._common import (
     NONE_ID,
     REGISTRY_ATTR,
+    DeferringReceiver,
     ReceiverItem,
     ReceiversAttribute,
     SenderCacheAttribute,
@@ -246,7 +247,7 @@ if TYPE_CHECKING:
         Receiver,
         ReceiversItem,
         Responses,
-        SignalLike,  # noqa: F401  # in type comments
+        SignalLike,  # in type comments
     )
 
 COMPILED = False
@@ -731,6 +732,26 @@ def _resolve(entries: Iterable[Entry]) -> list[Receiver]:
     return [r for r in (e.resolve() for e in entries) if r is not None]
 
 
+def _defer_entries(
+    responses: Responses,
+    signal: SignalLike,
+    sender: Any,
+    named: dict[str, Any],
+    entries: tuple[Entry, ...],
+    robust: bool,
+) -> None:
+    """Schedule the deferred ``entries`` and add their responses to ``responses``.
+
+    A lone background receiver (the common case) schedules itself directly.
+    """
+    if len(entries) == 1:
+        receiver = entries[0].resolve()
+        if isinstance(receiver, DeferringReceiver):
+            responses.append(receiver.defer(signal, sender, named, robust))
+            return
+    responses.extend(defer(signal, sender, named, _pairs(entries), robust))
+
+
 def _pairs(entries: Iterable[Entry]) -> DeferredPairs:
     """``[(receiver, ref), ...]`` of the live ``entries``: ``ref`` resolves it later."""
     return [(r, e.target) for r, e in ((e.resolve(), e) for e in entries) if r is not None]
@@ -804,7 +825,7 @@ def _send_function(robust: bool, doc: str) -> Callable[..., Responses]:
         ):
             responses = send_through_live_receivers(self, sender, named, robust)
             if snap.deferred:
-                responses.extend(defer(self, sender, named, _pairs(snap.deferred), robust))
+                _defer_entries(responses, self, sender, named, snap.deferred, robust)
             return responses
         # Resolve every receiver before calling the first, as Django does: one that
         # an earlier receiver lets die during this send is still called.
@@ -840,7 +861,7 @@ def _send_function(robust: bool, doc: str) -> Callable[..., Responses]:
             if receivers:
                 responses.extend(send_async_receivers(self, sender, named, receivers, robust))
         if snap.deferred:
-            responses.extend(defer(self, sender, named, _pairs(snap.deferred), robust))
+            _defer_entries(responses, self, sender, named, snap.deferred, robust)
         return responses
 
     # Named as Django's methods are, in argument errors ("Signal.send() missing ...")

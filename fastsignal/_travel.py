@@ -68,16 +68,19 @@ def pack_arguments(
     # seen before) without a call each: a send to a background receiver costs
     # about what a hand-written on_commit(partial(task.enqueue, pk)) costs.
     kind = type(sender)
-    if kind in _PLAIN:
+    packed_sender = _packed_models.get(sender) if kind in _MODEL_CLASSES else None
+    if packed_sender is not None:
+        pass  # shared: task backends copy what they store
+    elif kind in _PLAIN:
         packed_sender = sender
-    elif kind in _MODEL_CLASSES and sender in _packed_models:
-        packed_sender = _packed_models[sender]  # shared: task backends copy what they store
     else:
         packed_sender = pack(sender, _Where("the sender", path))
     packed = named.copy()
     for key, value in named.items():
+        if value is None or value is False or value is True:
+            continue
         kind = type(value)
-        if kind in _PLAIN:
+        if kind is str or kind is int:
             continue
         known = _instance_keys.get(kind)
         if known is not None:
