@@ -1,7 +1,7 @@
 """Running async receivers, with Django 6.1's semantics.
 
-The engines import this module on the first send that meets an async
-receiver, and ``Signal.asend``/``asend_robust`` on their first call; a signal
+``fastsignal._send_routes`` imports this module on the first send that meets an
+async receiver, and on the first ``Signal.asend``/``asend_robust``; a signal
 without async receivers never runs any of it.
 
 - ``send``/``send_robust`` call the sync receivers, then run the async ones
@@ -52,8 +52,7 @@ from typing import TYPE_CHECKING, Any
 
 from asgiref.sync import async_to_sync, sync_to_async
 
-from . import _common
-from ._common import call_receivers, defer, log_robust_failure
+from ._common import call_receivers, log_robust_failure
 
 if sys.version_info >= (3, 11):
     from asyncio import TaskGroup
@@ -65,7 +64,7 @@ if TYPE_CHECKING:
     from collections.abc import Awaitable, Coroutine, Iterable, Sequence
     from typing import TypeVar
 
-    from ._types import Receiver, Responses, SignalLike
+    from ._types import DeferRoute, Receiver, Responses, SignalLike
 
     _T = TypeVar("_T")
 
@@ -186,20 +185,6 @@ def send_async_receivers(
     return _send_async_receivers(signal, sender, named, receivers, robust)
 
 
-async def asend(signal: SignalLike, sender: Any, named: dict[str, Any], robust: bool) -> Responses:
-    """Body of ``Signal.asend``/``asend_robust``.
-
-    Calls the sync receivers together in one ``sync_to_async`` call, then the
-    async ones concurrently; returns ``[(receiver, response), ...]``.
-    """
-    if _common.observers:
-        from .monitoring import asend_observed
-
-        return await asend_observed(signal, sender, named, robust, _common.observers)
-    sync_receivers, async_receivers = signal._live_receivers(sender)
-    return await asend_to(signal, sender, named, robust, sync_receivers, async_receivers)
-
-
 async def asend_to(
     signal: SignalLike,
     sender: Any,
@@ -207,8 +192,10 @@ async def asend_to(
     robust: bool,
     sync_receivers: list[Receiver],
     async_receivers: list[Receiver],
+    defer: DeferRoute,
 ) -> Responses:
-    """``asend`` to these live receivers, then schedule the deferred ones."""
+    """``asend`` to these live receivers, then schedule the deferred ones with ``defer``
+    (``fastsignal._send_routes.defer``, passed down: this module does not import it)."""
     if sync_receivers:
         responses = await _call_receivers_in_thread(signal, sender, named, sync_receivers, robust)
     else:

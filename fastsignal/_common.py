@@ -1,7 +1,9 @@
 """Helpers shared by both engines: identity keys, logging, attribute descriptors.
 
 Nothing here is on the hot path of a send; the engines import these for their
-slow paths and for the Python-visible attributes of a signal.
+slow paths and for the Python-visible attributes of a signal. This module is on
+the ground floor: it imports nothing of the package but ``_signal_paths``
+(``docs/development.md``, "Floors").
 
 PYTEST_DONT_REWRITE
 """
@@ -30,7 +32,6 @@ if TYPE_CHECKING:
     from django.conf import LazySettings
 
     from ._types import (
-        DeferredPairs,
         Receiver,
         ReceiversItem,
         RegistryLike,
@@ -327,51 +328,6 @@ def call_receivers(
     except RecursionError as err:  # not robust: there, it is a receiver's response
         raise signal_recursion_error(err, signal, sender, receiver)  # noqa: B904 (it sets the cause)
     return responses
-
-
-#: The observers of sends, set by ``fastsignal.monitoring``; empty when nothing observes.
-observers: tuple[Any, ...] = ()
-
-
-def send_through_live_receivers(
-    signal: SignalLike, sender: Any, named: dict[str, Any], robust: bool
-) -> Responses:
-    """Send by asking ``signal._live_receivers``, as Django does.
-
-    The engines take this path only when ``_live_receivers`` has been replaced
-    (monitoring tools wrap receivers that way), so the replacement is honoured,
-    or when an observer is registered (``fastsignal.monitoring``).
-    Receivers deferred to commit are not among the live receivers; the engine
-    schedules them after this.
-    """
-    if observers:
-        from .monitoring import send_observed
-
-        return send_observed(signal, sender, named, robust, observers)
-    sync_receivers, async_receivers = signal._live_receivers(sender)
-    responses = call_receivers(signal, sender, named, sync_receivers, robust)
-    if async_receivers:
-        from ._async import send_async_receivers
-
-        responses.extend(send_async_receivers(signal, sender, named, async_receivers, robust))
-    return responses
-
-
-def defer(
-    signal: SignalLike, sender: Any, named: dict[str, Any], receivers: DeferredPairs, robust: bool
-) -> Responses:
-    """Schedule ``[(receiver, ref), ...]`` to run after commit; return their responses."""
-    global _defer_receivers
-    if len(receivers) == 1 and isinstance(receivers[0][0], DeferringReceiver):
-        return [receivers[0][0].defer(signal, sender, named, robust)]  # one background receiver
-    if _defer_receivers is None:  # imported once: an import statement costs every send
-        from .transaction import defer_receivers
-
-        _defer_receivers = defer_receivers
-    return _defer_receivers(signal, sender, named, receivers, robust)
-
-
-_defer_receivers: Callable[..., Responses] | None = None  # transaction.defer_receivers
 
 
 class SenderCacheView:

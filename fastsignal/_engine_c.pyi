@@ -13,13 +13,16 @@ from typing import Any, Final, final
 
 from ._common import ReceiversAttribute, SenderCacheAttribute, SenderCacheView
 from ._types import (
+    AsyncRoute,
     DeferredPairs,
+    DeferRoute,
     LiveReceivers,
     LookupKey,
     OnDeath,
     Receiver,
     ReceiversItem,
     Responses,
+    SendRoute,
     SignalLike,
 )
 
@@ -92,6 +95,7 @@ class CallPlan:
 
 def registry_of(signal: object) -> Registry: ...
 def set_observed(observed: bool) -> None: ...
+def set_routes(send_live: SendRoute, send_async: AsyncRoute, defer: DeferRoute) -> None: ...
 
 @final
 class Delivery:

@@ -26,11 +26,9 @@ from ._common import (
     ReceiversAttribute,
     SenderCacheAttribute,
     SenderCacheView,
-    defer,
     log_robust_failure,
     make_id,
     receivers_item,
-    send_through_live_receivers,
     signal_recursion_error,
 )
 from . import _send_frame as _frame_module
@@ -916,7 +914,7 @@ cdef void _defer_entries(list responses, object signal, object sender, dict name
         if isinstance(receiver, DeferringReceiver):
             responses.append(receiver.defer(signal, sender, named, robust))
             return
-    responses.extend(defer(signal, sender, named, _pairs(entries), robust))
+    responses.extend(_defer(signal, sender, named, _pairs(entries), robust))
 
 
 cdef list _call_entries(object signal, object sender, tuple entries, bint robust,
@@ -1007,6 +1005,20 @@ def set_observed(bint observed):
     _observed = observed
 
 
+# The slow routes of a send, from the module above the engines (fastsignal._send_routes),
+# which hands them over when it is imported: before any signal exists.
+cdef object _send_live = None
+cdef object _send_async = None
+cdef object _defer = None
+
+
+def set_routes(send_live, send_async, defer):
+    """Take the slow routes of a send: through ``_live_receivers`` (observed, or replaced),
+    to async receivers, and to receivers deferred to commit."""
+    global _send_live, _send_async, _defer
+    _send_live, _send_async, _defer = send_live, send_async, defer
+
+
 cdef str _SEND_NAME = "Signal.send"
 cdef str _SEND_ROBUST_NAME = "Signal.send_robust"
 
@@ -1034,7 +1046,7 @@ cdef object _send(PyObject **args, size_t nargsf, PyObject *kwnames_ptr, int rob
         # The replacement decides who receives (and observers see each call); a
         # "signal" keyword gets Python's own "multiple values" TypeError from each call.
         named = _named(args, nargs, kwnames, plan.sender_index)
-        responses = send_through_live_receivers(signal, sender, named, robust)
+        responses = _send_live(signal, sender, named, robust)
         if snap.deferred:
             _defer_entries(responses, signal, sender, named, snap.deferred, robust)
         return responses
@@ -1047,9 +1059,7 @@ cdef object _send(PyObject **args, size_t nargsf, PyObject *kwnames_ptr, int rob
     if snap.async_:
         receivers = _resolve(snap.async_)
         if receivers:
-            from ._async import send_async_receivers
-
-            responses.extend(send_async_receivers(
+            responses.extend(_send_async(
                 signal, sender, _named(args, nargs, kwnames, plan.sender_index),
                 receivers, robust))
     if snap.deferred:

@@ -67,6 +67,17 @@ Sending
     other exception, a receiver's own deep recursion and ``RecursionError``
     subclasses included, leaves ``send`` as it leaves Django's.
 
+Slow routes
+    What the common send does not do itself, it hands to the routes that
+    ``set_routes(send_live, send_async, defer)`` gave the engine (from
+    ``fastsignal._send_routes``, when it is imported): ``send_live(self, sender,
+    named, robust)`` when an observer is registered (``set_observed``) or
+    ``_live_receivers`` was replaced; ``send_async(self, sender, named,
+    async_receivers, robust)`` after the sync receivers; ``defer(self, sender,
+    named, [(receiver, ref), ...], robust)`` for the receivers deferred to
+    commit, last. An engine imports only the ground floor of the package (see
+    "Floors" in ``docs/development.md``), never a module above it.
+
 Concurrency
 ===========
 
@@ -228,11 +239,9 @@ from ._common import (
     ReceiversAttribute,
     SenderCacheAttribute,
     SenderCacheView,
-    defer,
     log_robust_failure,
     make_id,
     receivers_item,
-    send_through_live_receivers,
     signal_recursion_error,
 )
 
@@ -240,13 +249,16 @@ if TYPE_CHECKING:
     from collections.abc import Callable, Hashable, Iterable
 
     from ._types import (
+        AsyncRoute,
         DeferredPairs,
+        DeferRoute,
         LiveReceivers,
         LookupKey,
         OnDeath,
         Receiver,
         ReceiversItem,
         Responses,
+        SendRoute,
         SignalLike,  # in type comments
     )
 
@@ -749,7 +761,7 @@ def _defer_entries(
         if isinstance(receiver, DeferringReceiver):
             responses.append(receiver.defer(signal, sender, named, robust))
             return
-    responses.extend(defer(signal, sender, named, _pairs(entries), robust))
+    responses.extend(_defer(signal, sender, named, _pairs(entries), robust))
 
 
 def _pairs(entries: Iterable[Entry]) -> DeferredPairs:
@@ -799,6 +811,20 @@ def set_observed(observed: bool) -> None:
     _observed = observed
 
 
+# The slow routes of a send, from the module above the engines (fastsignal._send_routes),
+# which hands them over when it is imported: before any signal exists.
+_send_live: SendRoute
+_send_async: AsyncRoute
+_defer: DeferRoute
+
+
+def set_routes(send_live: SendRoute, send_async: AsyncRoute, defer: DeferRoute) -> None:
+    """Take the slow routes of a send: through ``_live_receivers`` (observed, or replaced),
+    to async receivers, and to receivers deferred to commit."""
+    global _send_live, _send_async, _defer
+    _send_live, _send_async, _defer = send_live, send_async, defer
+
+
 def _send_function(robust: bool, doc: str) -> Callable[..., Responses]:
     """``send`` (``robust`` false) or ``send_robust``: one function, and one frame.
 
@@ -823,7 +849,7 @@ def _send_function(robust: bool, doc: str) -> Callable[..., Responses]:
             or type(self)._live_receivers is not _live_receivers
             or "_live_receivers" in state
         ):
-            responses = send_through_live_receivers(self, sender, named, robust)
+            responses = _send_live(self, sender, named, robust)
             if snap.deferred:
                 _defer_entries(responses, self, sender, named, snap.deferred, robust)
             return responses
@@ -855,11 +881,9 @@ def _send_function(robust: bool, doc: str) -> Callable[..., Responses]:
                 # cause of what it returns, which may be err itself.
                 raise signal_recursion_error(err, self, sender, receiver)  # noqa: B904
         if snap.async_:
-            from ._async import send_async_receivers
-
             receivers = _resolve(snap.async_)
             if receivers:
-                responses.extend(send_async_receivers(self, sender, named, receivers, robust))
+                responses.extend(_send_async(self, sender, named, receivers, robust))
         if snap.deferred:
             _defer_entries(responses, self, sender, named, snap.deferred, robust)
         return responses

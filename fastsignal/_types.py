@@ -13,9 +13,10 @@ from __future__ import annotations
 
 import weakref
 from collections.abc import Callable, Hashable, Iterable
-from typing import Any, Protocol, TypeAlias
+from typing import TYPE_CHECKING, Any, Protocol, TypeAlias
 
-from ._common import ReceiversAttribute, SenderCacheAttribute, SenderCacheView
+if TYPE_CHECKING:
+    from ._common import ReceiversAttribute, SenderCacheAttribute, SenderCacheView
 
 #: A receiver: called as ``receiver(signal=..., sender=..., **named)``.
 Receiver: TypeAlias = Callable[..., Any]
@@ -34,6 +35,16 @@ LookupKey: TypeAlias = tuple[Hashable, Hashable]
 #: An item of ``signal.receivers``: ``(lookup_key, receiver_or_ref, sender_ref,
 #: is_async)``, or Django 5.2's ``(lookup_key, receiver_or_ref, is_async)``.
 ReceiversItem: TypeAlias = tuple[Any, ...]
+#: The slow routes the engines hand a send to (``fastsignal._send_routes``, ``set_routes``):
+#: ``send_live(signal, sender, named, robust)``, ``send_async(signal, sender, named,
+#: async_receivers, robust)`` and ``defer(signal, sender, named, deferred_pairs, robust)``.
+SendRoute: TypeAlias = Callable[["SignalLike", Any, dict[str, Any], bool], Responses]
+AsyncRoute: TypeAlias = Callable[
+    ["SignalLike", Any, dict[str, Any], list[Receiver], bool], Responses
+]
+DeferRoute: TypeAlias = Callable[
+    ["SignalLike", Any, dict[str, Any], DeferredPairs, bool], Responses
+]
 
 
 class SignalLike(Protocol):
@@ -68,6 +79,12 @@ class Engine(Protocol):
 
     def registry_of(engine, signal: object) -> RegistryLike: ...
     def set_observed(engine, observed: bool) -> None: ...
+    def set_routes(
+        engine,
+        send_live: SendRoute,
+        send_async: AsyncRoute,
+        defer: DeferRoute,
+    ) -> None: ...
     def send(engine, self: SignalLike, sender: Any, **named: Any) -> Responses: ...
     def send_robust(engine, self: SignalLike, sender: Any, **named: Any) -> Responses: ...
     def has_listeners(engine, self: SignalLike, sender: Any = None) -> bool: ...

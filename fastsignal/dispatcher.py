@@ -16,6 +16,7 @@ from types import FunctionType
 from . import _common, _engine_py
 from ._common import NONE_ID, check_priority, debug_checks_enabled, is_async_callable, make_id
 from ._engine import engine as _engine
+from ._send_routes import asend as _asend  # and hands the engines their slow routes
 
 #: Names every engine provides, each installed as an attribute of a signal class.
 ENGINE_ATTRIBUTES = (
@@ -61,21 +62,6 @@ def _check_receiver(receiver):
             name="asgiref",
         )
     return True
-
-
-def _async_send():
-    """``_async.asend``; a ``ModuleNotFoundError`` saying what to install without asgiref."""
-    try:
-        from ._async import asend
-    except ModuleNotFoundError as error:
-        if error.name is None or error.name.split(".")[0] != "asgiref":
-            raise
-        raise ModuleNotFoundError(
-            "Signal.asend() and asend_robust() need asgiref, which is not installed: "
-            "pip install asgiref (Django depends on it)",
-            name="asgiref",
-        ) from error
-    return asend
 
 
 def _lookup_key(receiver, sender, dispatch_uid):
@@ -241,11 +227,11 @@ class Signal:
         ``contextvars`` context. Results list sync receivers first, each group in
         connection order. A receiver's exception propagates.
         """
-        return await _async_send()(self, sender, named, robust=False)
+        return await _asend(self, sender, named, robust=False)
 
     async def asend_robust(self, sender, **named):
         """Like ``asend``, but a receiver's ``Exception`` is logged and returned as its response."""
-        return await _async_send()(self, sender, named, robust=True)
+        return await _asend(self, sender, named, robust=True)
 
 
 for _name, _value in engine_attributes(_engine).items():

@@ -35,7 +35,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
 
-from . import _common, _engine_py
+from . import _engine_py
 from ._common import call_receivers, receiver_name
 from ._engine import engine
 
@@ -43,7 +43,7 @@ if TYPE_CHECKING:
     from collections.abc import Callable, Iterator
     from contextlib import AbstractContextManager
 
-    from ._types import Receiver, Responses, SignalLike
+    from ._types import DeferRoute, Receiver, Responses, SignalLike
 
 __all__ = [
     "Observer",
@@ -72,8 +72,14 @@ _lock = threading.Lock()
 logger = logging.getLogger("fastsignal.monitoring")
 
 
+#: The registered observers, read by every send that ``set_observed`` routed to
+#: ``fastsignal._send_routes``; empty when nothing observes.
+_observers: tuple[Observer, ...] = ()
+
+
 def _publish(observers: tuple[Observer, ...]) -> None:
-    _common.observers = observers
+    global _observers
+    _observers = observers
     _engine_py.set_observed(bool(observers))
     if engine is not _engine_py:
         engine.set_observed(bool(observers))
@@ -82,14 +88,14 @@ def _publish(observers: tuple[Observer, ...]) -> None:
 def add_observer(observer: Observer) -> None:
     """Start calling ``observer`` for every send (once, however often it is added)."""
     with _lock:
-        if observer not in _common.observers:
-            _publish((*_common.observers, observer))
+        if observer not in _observers:
+            _publish((*_observers, observer))
 
 
 def remove_observer(observer: Observer) -> None:
     """Stop calling ``observer``; removing one that is not registered does nothing."""
     with _lock:
-        _publish(tuple(o for o in _common.observers if o is not observer))
+        _publish(tuple(o for o in _observers if o is not observer))
 
 
 @contextmanager
@@ -207,8 +213,10 @@ async def asend_observed(
     named: dict[str, Any],
     robust: bool,
     observers: tuple[Observer, ...],
+    defer: DeferRoute,
 ) -> Responses:
-    """``asend``/``asend_robust`` with each observer around the send and each call."""
+    """``asend``/``asend_robust`` with each observer around the send and each call;
+    ``defer`` schedules the receivers deferred to commit (see ``_async.asend_to``)."""
     from ._async import asend_to
 
     with _around_send(signal, sender, named, observers):
@@ -220,6 +228,7 @@ async def asend_observed(
             robust,
             [_sync_observed(r, signal, sender, observers) for r in sync_receivers],
             [_async_observed(r, signal, sender, observers) for r in async_receivers],
+            defer,
         )
     live = len(sync_receivers) + len(async_receivers)
     return _restore([*sync_receivers, *async_receivers], responses[:live]) + responses[live:]

@@ -6,7 +6,7 @@ from contextlib import contextmanager
 
 import pytest
 
-from fastsignal import _common
+from fastsignal import monitoring
 from fastsignal.monitoring import add_observer, observe, observing, remove_observer
 
 
@@ -35,7 +35,7 @@ def sig(engine):
 @pytest.fixture(autouse=True)
 def no_observers_left():
     yield
-    assert _common.observers == ()
+    assert monitoring._observers == ()
 
 
 @pytest.fixture
