@@ -17,6 +17,7 @@ import pytest
 
 PACKAGE = "fastsignal"
 SOURCE = Path(__file__).resolve().parent.parent / PACKAGE
+DEVELOPMENT_DOCS = SOURCE.parent / "docs" / "development.md"
 
 #: Lowest first. A module imports only modules of its own floor or of a lower one.
 #: ``django`` stands for ``fastsignal.django`` and every module under it.
@@ -232,6 +233,16 @@ def test_imports_form_no_cycle(graph):
     assert not found, "import cycles (one per circle of modules):\n" + "\n".join(
         " -> ".join(cycle) for cycle in found
     )
+
+
+def test_the_docs_list_the_floors_that_are_enforced():
+    if not DEVELOPMENT_DOCS.is_file():
+        pytest.skip(f"no {DEVELOPMENT_DOCS}")
+    text = DEVELOPMENT_DOCS.read_text(encoding="utf-8")
+    section = text.partition("## Floors")[2].partition("\n## ")[0]
+    rows = re.findall(r"^\| (\d+)\. ([^|]+?) \| ([^|]+?) \|", section, re.MULTILINE)
+    documented = [(name, set(re.findall(r"`(\w+)", modules))) for _, name, modules in rows]
+    assert documented == FLOORS
 
 
 def test_the_reader_sees_every_kind_of_import(tmp_path):
