@@ -224,6 +224,7 @@ PYTEST_DONT_REWRITE
 
 from __future__ import annotations
 
+import itertools
 import operator
 import sys
 import threading
@@ -368,9 +369,18 @@ def _watch(ref: weakref.ref[Any], on_death: OnDeath) -> weakref.ref[Any]:
 
 
 class Snapshot:
-    """The receivers of one sender, split by how a send calls them."""
+    """The receivers of one sender, split by how a send calls them.
 
-    __slots__ = ("async_", "deferred", "entries", "sync")
+    ``getters`` holds, for each of ``sync``, a callable that returns its
+    receiver, or ``None`` if it died: the weak reference itself for a weakly
+    held function, the entry's ``resolve`` for a weakly held bound method, and
+    a constant for a strong receiver. A send calls them without looking at the
+    entries. ``listened`` tells that a strong receiver is among ``entries``,
+    so ``has_listeners`` answers without resolving any; ``only_sync`` that
+    there are no async or deferred receivers.
+    """
+
+    __slots__ = ("async_", "deferred", "entries", "getters", "listened", "only_sync", "sync")
 
     def __init__(self, entries: list[Entry]) -> None:
         """``entries`` in connection order; kept in call order (see ``_call_order``)."""
@@ -380,6 +390,18 @@ class Snapshot:
         self.sync = tuple(e for e in immediate if not e.is_async)
         self.async_ = tuple(e for e in immediate if e.is_async)
         self.deferred = tuple(e for e in entries if e.deferred)
+        self.getters = tuple(_getter(e) for e in self.sync)
+        self.listened = any(not e.weak for e in entries)
+        self.only_sync = not (self.async_ or self.deferred)
+
+
+def _getter(entry: Entry) -> Callable[[], Receiver | None]:
+    """A callable returning ``entry``'s receiver, or ``None`` if it died (see ``Snapshot``)."""
+    if not entry.weak:
+        return itertools.repeat(entry.target).__next__  # in C: no Python frame
+    if entry.func_ref is None:
+        return entry.target  # type: ignore[no-any-return]  # a weak reference
+    return entry.resolve
 
 
 def _entry_from_foreign_item(item: ReceiversItem, on_death: OnDeath) -> Entry:
@@ -664,8 +686,13 @@ class Registry:
         # its class) that gains __func__ and __self__ changes key, as in Django.
         sender_key = NONE_ID if sender is None else make_id(sender)
         snap = indexes.prepared.get(sender_key)
-        if snap is not None:
-            return snap
+        if snap is None:
+            return self.build_snapshot(indexes, sender_key)
+        return snap
+
+    def build_snapshot(self, indexes: Indexes, sender_key: Hashable) -> Snapshot:
+        """The ``Snapshot`` for ``sender_key`` after a miss in ``indexes.prepared``,
+        published if no mutation started meanwhile."""
         version = self.version
         own = indexes.by_sender.get(sender_key)
         if own is None:
@@ -839,10 +866,18 @@ def _send_function(robust: bool, doc: str) -> Callable[..., Responses]:
         registry: Registry | None = state.get(REGISTRY_ATTR)
         if registry is None or registry.dead or registry.resync or registry.list is not None:
             registry = _fresh_registry(self)
-        if not registry.indexes.entries:
+        indexes = registry.indexes
+        if not indexes.entries:
             return []
         responses: list[Any]  # below, receivers replaced in place by (receiver, response) pairs
-        snap = registry.snapshot(sender)
+        # Registry.snapshot, inlined: a sender without receivers of its own
+        # gets the any-sender snapshot with no call.
+        sender_key = NONE_ID if sender is None else make_id(sender)
+        snap = indexes.prepared.get(sender_key)
+        if snap is None and (
+            sender_key in indexes.by_sender or (snap := indexes.any_snapshot) is None
+        ):
+            snap = registry.build_snapshot(indexes, sender_key)
         # A _live_receivers patched on the class or on the instance decides who receives.
         if (
             _observed
@@ -856,11 +891,8 @@ def _send_function(robust: bool, doc: str) -> Callable[..., Responses]:
         # Resolve every receiver before calling the first, as Django does: one that
         # an earlier receiver lets die during this send is still called.
         responses = []
-        for entry in snap.sync:
-            if not entry.weak:
-                responses.append(entry.target)
-                continue
-            receiver = entry.target() if entry.func_ref is None else entry.resolve()
+        for get in snap.getters:
+            receiver = get()
             if receiver is not None:
                 responses.append(receiver)
         if robust:
@@ -880,6 +912,8 @@ def _send_function(robust: bool, doc: str) -> Callable[..., Responses]:
                 # Free on the normal path (3.11+). Not "from": the helper sets the
                 # cause of what it returns, which may be err itself.
                 raise signal_recursion_error(err, self, sender, receiver)  # noqa: B904
+        if snap.only_sync:
+            return responses
         if snap.async_:
             receivers = _resolve(snap.async_)
             if receivers:
@@ -923,10 +957,17 @@ def has_listeners(self, sender=None):  # type: (SignalLike, Any) -> bool
     registry: Registry | None = state.get(REGISTRY_ATTR)
     if registry is None or registry.dead or registry.resync or registry.list is not None:
         registry = _fresh_registry(self)
-    if not registry.indexes.entries:
+    indexes = registry.indexes
+    if not indexes.entries:
         return False
-    for entry in registry.snapshot(sender).entries:
-        if not entry.weak or entry.resolve() is not None:
+    sender_key = NONE_ID if sender is None else make_id(sender)
+    snap = indexes.prepared.get(sender_key)
+    if snap is None and (sender_key in indexes.by_sender or (snap := indexes.any_snapshot) is None):
+        snap = registry.build_snapshot(indexes, sender_key)
+    if snap.listened:  # a strong receiver: alive
+        return True
+    for entry in snap.entries:
+        if entry.resolve() is not None:
             return True
     return False
 
