@@ -36,11 +36,11 @@ from django.dispatch import Signal as DjangoSignal
 
 import fastsignal
 import fastsignal.django as fsd
-from fastsignal import testing
 from fastsignal.testing import (
     CapturedSend,
     MutedSignals,
     SignalCapture,
+    _interception,
     active_signals,
     capture,
     connected,
@@ -1028,7 +1028,7 @@ def test_capture_with_the_same_wrappers_for_all_helpers(sig):
         wrapper = vars(sig)["send"]
         with muted(sig), capture(sig), muted(sig, sender=Sender):
             assert vars(sig)["send"] is wrapper
-    assert testing._interceptions == {}
+    assert _interception._interceptions == {}
 
 
 def test_capture_does_not_keep_the_signal_alive(engine):
