@@ -192,6 +192,17 @@ the last sender's snapshot). What makes this safe:
 - **Lists are built without running user code.** A send copies an index with
   ``list(d.values())``, which runs no Python code and so cannot see the dict
   change size under it, and orders the copy by ``seq``.
+- **What a snapshot derives from its entries is fixed with it.** A
+  ``Snapshot``'s ``getters`` (how a send resolves each receiver),
+  ``listened`` and ``only_sync`` are computed once, from the entries it
+  holds, when it is built; a send that reads them reads nothing that a
+  mutation can change, and a getter of a weak receiver returns ``None`` once
+  it has died, as ``Entry.resolve`` does. The pure-Python send derives the
+  sender's key as ``make_id`` does, on every send; before Python 3.12, for a
+  class whose metaclass is ``type`` and whose only base is ``object``, it
+  looks for ``__func__`` in the class's ``__dict__`` instead of calling
+  ``hasattr`` (the same answer: ``type`` and ``object`` hold none and
+  cannot gain one). Nothing about a sender is cached.
 - **Call order comes from the entries read.** A snapshot or a ``receivers``
   list is sorted by priority when one of the entries it holds has one
   (``_call_order``); ``Indexes.ranked``, which a mutation updates in a
@@ -267,6 +278,13 @@ COMPILED = False
 
 _dereference = weakref.ref.__call__  # the referent of any weak reference, in C
 _by_seq = operator.attrgetter("seq")
+
+# Before Python 3.12, hasattr() on a class that lacks the attribute formats an
+# AttributeError message and throws it away: more than the rest of a send costs.
+# A send derives the key of a class whose metaclass is type and whose only base
+# is object without it: its __func__ could only be in its own __dict__ (type and
+# object have none and cannot gain one), so that is where it looks.
+_SLOW_CLASS_HASATTR = sys.version_info < (3, 12)
 
 
 def _by_rank(entry: Entry) -> int:
@@ -863,16 +881,31 @@ def _send_function(robust: bool, doc: str) -> Callable[..., Responses]:
 
     def send(self, sender, **named):  # type: (SignalLike, Any, **Any) -> Responses
         state = self.__dict__
-        registry: Registry | None = state.get(REGISTRY_ATTR)
-        if registry is None or registry.dead or registry.resync or registry.list is not None:
+        try:
+            registry: Registry = state[REGISTRY_ATTR]
+        except KeyError:
+            registry = _fresh_registry(self)
+        if registry.dead or registry.resync or registry.list is not None:
             registry = _fresh_registry(self)
         indexes = registry.indexes
         if not indexes.entries:
             return []
         responses: list[Any]  # below, receivers replaced in place by (receiver, response) pairs
-        # Registry.snapshot, inlined: a sender without receivers of its own
-        # gets the any-sender snapshot with no call.
-        sender_key = NONE_ID if sender is None else make_id(sender)
+        # Registry.snapshot, inlined with make_id (see there): a send makes no
+        # call before its receivers when the sender's snapshot is ready.
+        if sender is None:
+            sender_key = NONE_ID
+        elif (
+            _SLOW_CLASS_HASATTR
+            and type(sender) is type
+            and len(sender.__mro__) == 2
+            and "__func__" not in sender.__dict__
+        ):
+            sender_key = id(sender)
+        elif hasattr(sender, "__func__"):
+            sender_key = (id(sender.__self__), id(sender.__func__))
+        else:
+            sender_key = id(sender)
         snap = indexes.prepared.get(sender_key)
         if snap is None and (
             sender_key in indexes.by_sender or (snap := indexes.any_snapshot) is None
@@ -954,16 +987,33 @@ def has_listeners(self, sender=None):  # type: (SignalLike, Any) -> bool
     if type(self)._live_receivers is not _live_receivers or "_live_receivers" in state:
         sync_receivers, async_receivers = self._live_receivers(sender)
         return bool(sync_receivers or async_receivers)
-    registry: Registry | None = state.get(REGISTRY_ATTR)
-    if registry is None or registry.dead or registry.resync or registry.list is not None:
+    try:
+        registry: Registry = state[REGISTRY_ATTR]
+    except KeyError:
+        registry = _fresh_registry(self)
+    if registry.dead or registry.resync or registry.list is not None:
         registry = _fresh_registry(self)
     indexes = registry.indexes
     if not indexes.entries:
         return False
-    sender_key = NONE_ID if sender is None else make_id(sender)
-    snap = indexes.prepared.get(sender_key)
-    if snap is None and (sender_key in indexes.by_sender or (snap := indexes.any_snapshot) is None):
-        snap = registry.build_snapshot(indexes, sender_key)
+    # make_id, inlined as in send
+    if sender is None:
+        sender_key = NONE_ID
+    elif (
+        _SLOW_CLASS_HASATTR
+        and type(sender) is type
+        and len(sender.__mro__) == 2
+        and "__func__" not in sender.__dict__
+    ):
+        sender_key = id(sender)
+    elif hasattr(sender, "__func__"):
+        sender_key = (id(sender.__self__), id(sender.__func__))
+    else:
+        sender_key = id(sender)
+    if sender_key in indexes.by_sender:
+        snap = indexes.prepared.get(sender_key) or registry.build_snapshot(indexes, sender_key)
+    else:  # the receivers of every sender decide
+        snap = indexes.any_snapshot or registry.build_snapshot(indexes, sender_key)
     if snap.listened:  # a strong receiver: alive
         return True
     for entry in snap.entries:

@@ -439,6 +439,43 @@ def test_sender_that_becomes_method_like_is_keyed_as_make_id_says(engine, kind, 
     assert answers(theirs, sender) == before + ["meth"]
 
 
+@pytest.mark.parametrize("where", ["own", "base", "metaclass"])
+def test_class_sender_keyed_as_make_id_says_wherever_func_comes_from(engine, where):
+    """A class sender gets ``__func__`` in its own ``__dict__``, a base class's, or
+    its metaclass's: every send and ``has_listeners`` key it as Django's make_id
+    does, with ``__self__`` (a bound-method key) and without it (AttributeError)."""
+    owner = MethodOwner()
+    bound = owner.method
+    DjangoSignal = django_signal_class()
+    ours, theirs = engine.Signal(), DjangoSignal()
+    for signal in (ours, theirs):
+        signal.connect(r_any, weak=False)
+        signal.connect(r_meth, sender=bound, weak=False)
+    meta = type("Meta", (type,), {})
+    base = type("Base", (), {})
+    sender = (meta if where == "metaclass" else type)("Sender", (base,), {})
+    holder = {"own": sender, "base": base, "metaclass": meta}[where]
+    for signal in (ours, theirs):
+        assert answers(signal, sender) == ["any"]
+        assert signal.has_listeners(sender)
+
+    holder.__func__ = staticmethod(MethodOwner.method)  # __func__ alone: make_id raises
+    for signal in (ours, theirs):
+        with pytest.raises(AttributeError):
+            signal.send(sender)
+        with pytest.raises(AttributeError):
+            signal.has_listeners(sender)
+
+    holder.__self__ = owner
+    for signal in (ours, theirs):
+        assert answers(signal, sender) == ["any", "meth"]
+        assert signal.has_listeners(sender)
+
+    del holder.__func__, holder.__self__
+    for signal in (ours, theirs):
+        assert answers(signal, sender) == ["any"]
+
+
 @pytest.mark.parametrize("kind", ["instance", "class"])
 def test_new_sender_at_a_reused_address_is_keyed_as_make_id_says(engine, kind):
     """A class (and an instance of it) sent, freed, and replaced at the same
