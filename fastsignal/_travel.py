@@ -44,6 +44,8 @@ from __future__ import annotations
 import math
 from typing import Any
 
+from ._engine import engine
+
 TAG = "__fastsignal__"
 
 
@@ -52,6 +54,7 @@ class CannotTravel(TypeError):
 
 
 _PLAIN = frozenset({type(None), bool, int, str})  # travel as themselves, exactly these types
+_pack_instance_keys = engine.pack_instance_keys
 
 
 def pack_arguments(
@@ -65,8 +68,9 @@ def pack_arguments(
     if fields:
         return _pack_arguments_with_fields(sender, named, path, fields)
     # The common values (plain values, model classes and instances of a model
-    # seen before) without a call each: a send to a background receiver costs
-    # about what a hand-written on_commit(partial(task.enqueue, pk)) costs.
+    # seen before) without a call each, the arguments in one call of the
+    # engine: a send to a background receiver costs about what a hand-written
+    # on_commit(partial(task.enqueue, pk)) costs.
     kind = type(sender)
     packed_sender = _packed_models.get(sender) if kind in _MODEL_CLASSES else None
     if packed_sender is not None:
@@ -75,20 +79,10 @@ def pack_arguments(
         packed_sender = sender
     else:
         packed_sender = pack(sender, _Where("the sender", path))
-    packed = named.copy()
-    for key, value in named.items():
-        if value is None or value is False or value is True:
-            continue
-        kind = type(value)
-        if kind is str or kind is int:
-            continue
-        known = _instance_keys.get(kind)
-        if known is not None:
-            pk = getattr(value, known[1])
-            if type(pk) is int or type(pk) is str:
-                packed[key] = {TAG: "instance", "model": known[0], "pk": pk, "db": value._state.db}
-                continue
-        packed[key] = pack(value, _Where(f"argument {key!r}", path))
+    packed, others = _pack_instance_keys(named, _instance_keys, TAG)
+    if others is not None:
+        for key in others:
+            packed[key] = pack(named[key], _Where(f"argument {key!r}", path))
     return packed_sender, packed
 
 

@@ -342,6 +342,55 @@ def test_a_user_post_save_queues_keys_and_no_field_value(engine, integration):
         assert value not in text
 
 
+def test_each_engine_packs_the_same_keys(engine, user):
+    """The engines' ``pack_instance_keys``: known model instances as their keys,
+    plain values (exactly those types) as they are, every other key listed."""
+    import enum
+
+    class Level(enum.IntEnum):
+        HIGH = 2
+
+    class Flag(int):
+        pass
+
+    keys = {User: ("auth.User", "id")}
+    named = {
+        "instance": user,
+        "created": True,
+        "raw": False,
+        "update_fields": None,
+        "using": "default",
+        "count": 3,
+        "level": Level.HIGH,  # an int subclass: packed by pack(), as the plain value
+        "flag": Flag(1),
+        "ratio": 0.5,
+        "other": object(),
+    }
+    packed, others = engine.module.pack_instance_keys(named, keys, "__fastsignal__")
+    assert packed["instance"] == {
+        "__fastsignal__": "instance",
+        "model": "auth.User",
+        "pk": user.pk,
+        "db": "default",
+    }
+    assert {key: packed[key] for key in ("created", "raw", "update_fields", "using", "count")} == {
+        "created": True,
+        "raw": False,
+        "update_fields": None,
+        "using": "default",
+        "count": 3,
+    }
+    assert others == ["level", "flag", "ratio", "other"]
+    assert packed["other"] is named["other"]  # left for pack(), which refuses it
+    assert named["instance"] is user  # the arguments themselves are not changed
+
+    import uuid
+
+    converted = User(pk=uuid.uuid4())  # a key that pack() converts: left to it
+    assert engine.module.pack_instance_keys({"instance": converted}, keys, "tag")[1] == ["instance"]
+    assert engine.module.pack_instance_keys({"a": 1}, {}, "tag") == ({"a": 1}, None)
+
+
 def test_packing_runs_no_sql(sig, user):
     from django.contrib.auth.models import Group
     from django.db import connection
