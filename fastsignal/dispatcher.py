@@ -223,9 +223,10 @@ class Signal:
         """Send from async code; return ``[(receiver, response), ...]``.
 
         Sync receivers run first, together in one ``sync_to_async`` call; then
-        async receivers run concurrently in an ``asyncio.TaskGroup``, sharing one
-        ``contextvars`` context. Results list sync receivers first, each group in
-        connection order. A receiver's exception propagates.
+        async receivers run concurrently, each in a task, grouped as by an
+        ``asyncio.TaskGroup`` and sharing one ``contextvars`` context. Results
+        list sync receivers first, each group in connection order. A receiver's
+        exception propagates.
         """
         return await _asend(self, sender, named, robust=False)
 

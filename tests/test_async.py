@@ -1018,3 +1018,128 @@ def test_semantics_match_django_61(engine, django61_signal, caplog):
         assert _send_inside_loop(engine.Signal, method) == _send_inside_loop(
             django61_signal, method
         )
+
+
+# -- the task group, step by step, against Django 6.1 ------------------------------------------
+
+
+def _scenario_receivers(events, name):
+    """The async receivers of scenario ``name``; each appends what it does to ``events``."""
+
+    async def fails_at_once(**kwargs):
+        events.append("fails_at_once: started")
+        raise ReceiverError("at once")
+
+    async def fails_later(**kwargs):
+        events.append("fails_later: started")
+        await asyncio.sleep(0)
+        events.append("fails_later: resumed")
+        raise ReceiverError("later")
+
+    async def steps(**kwargs):
+        events.append("steps: started")
+        try:
+            for step in range(3):
+                await asyncio.sleep(0)
+                events.append(f"steps: step {step}")
+        except asyncio.CancelledError:
+            events.append("steps: cancelled")
+            raise
+        return "steps"
+
+    async def fails_when_cancelled(**kwargs):
+        events.append("fails_when_cancelled: started")
+        try:
+            await asyncio.sleep(60)
+        except asyncio.CancelledError:
+            events.append("fails_when_cancelled: cancelled")
+            raise ReceiverError("while cancelled") from None
+
+    async def swallows_cancel(**kwargs):
+        try:
+            await asyncio.sleep(60)
+        except asyncio.CancelledError:
+            events.append("swallows_cancel: cancelled")
+        return "swallowed"
+
+    async def task_identity(**kwargs):
+        events.append(("own task", asyncio.current_task() is not kwargs["caller"]))
+        await asyncio.sleep(0)
+        return "identity"
+
+    return {
+        "first step of every receiver runs before a failure aborts": [fails_at_once, steps],
+        "failures in the order they happen": [fails_later, fails_at_once],
+        "failure cancels the others at their next step": [steps, fails_later, steps],
+        "cancelled receiver failing joins the group": [fails_when_cancelled, fails_later],
+        "a receiver swallowing cancellation": [swallows_cancel, fails_later],
+        "every receiver in a task of its own": [task_identity, task_identity],
+    }[name]
+
+
+SCENARIOS = [
+    ("asend", "first step of every receiver runs before a failure aborts"),
+    ("asend", "failures in the order they happen"),
+    ("asend", "failure cancels the others at their next step"),
+    ("asend", "cancelled receiver failing joins the group"),
+    ("asend", "a receiver swallowing cancellation"),
+    ("asend", "every receiver in a task of its own"),
+    # asend_robust catches the failures: nothing is cancelled.
+    ("asend_robust", "first step of every receiver runs before a failure aborts"),
+    ("asend_robust", "failures in the order they happen"),
+    ("asend_robust", "failure cancels the others at their next step"),
+    ("asend_robust", "every receiver in a task of its own"),
+]
+
+
+def _run_scenario(signal_class, method, name):
+    """What happens, step by step, when ``method`` runs scenario ``name`` on ``signal_class``."""
+    events = []
+    signal = signal_class()
+    receivers = _scenario_receivers(events, name)
+    for receiver in receivers:
+        signal.connect(receiver, weak=False)
+
+    async def caller():
+        async def ticker():  # a task beside the send: shows where each step falls
+            for tick in range(6):
+                events.append(f"tick {tick}")
+                await asyncio.sleep(0)
+
+        ticks = asyncio.create_task(ticker())
+        await asyncio.sleep(0)
+        try:
+            responses = await getattr(signal, method)(None, caller=asyncio.current_task())
+        except BaseException as err:
+            outcome = _describe(err)
+        else:
+            outcome = [(r.__name__, _describe(response)) for r, response in responses]
+        events.append("returned")
+        await ticks
+        return outcome, asyncio.current_task().cancelling()
+
+    with no_unawaited_coroutines():
+        outcome, cancelling = asyncio.run(caller())
+    return outcome, events, cancelling
+
+
+def _describe(value):
+    if isinstance(value, BaseExceptionGroup):
+        return (type(value).__name__, str(value), [_describe(e) for e in value.exceptions])
+    if isinstance(value, BaseException):
+        return (type(value).__name__, str(value))
+    return value
+
+
+@pytest.mark.parametrize(("method", "name"), SCENARIOS)
+def test_task_group_steps_match_django_61(engine, django61_signal, method, name, caplog):
+    # Which receiver steps run, in which order relative to the loop's other
+    # tasks, when the caller resumes, what is cancelled, what is raised: the
+    # same as with Django 6.1's TaskGroup. (The caller's cancel request count is
+    # compared with 0, not with Django's: TaskGroup cancels the caller's task
+    # when a receiver fails and, on Python 3.11, leaves that request pending.)
+    with caplog.at_level(logging.CRITICAL, logger="django.dispatch"):
+        ours = _run_scenario(engine.Signal, method, name)
+        theirs = _run_scenario(django61_signal, method, name)
+    assert ours[:2] == theirs[:2]
+    assert ours[2] == 0
