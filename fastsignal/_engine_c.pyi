@@ -115,6 +115,22 @@ def _live_receivers(self: object, sender: Any) -> LiveReceivers: ...
 def _deferred_receivers(self: object, sender: Any) -> DeferredPairs: ...
 def _clear_dead_receivers(self: object) -> None: ...
 def _flag_dead_receivers(self: object, reference: object = None) -> None: ...
+def connect(
+    self: object,
+    receiver: Receiver,
+    sender: Any = None,
+    weak: bool = True,
+    dispatch_uid: Hashable | None = None,
+    on_commit: bool = False,
+    priority: int = 0,
+    background: Any = False,
+) -> None: ...
+def disconnect(
+    self: object,
+    receiver: Receiver | None = None,
+    sender: Any = None,
+    dispatch_uid: Hashable | None = None,
+) -> bool: ...
 def _connect_receiver(
     self: object,
     lookup_key: LookupKey,

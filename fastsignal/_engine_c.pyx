@@ -13,11 +13,12 @@ snapshot is kept in a memo keyed on the sender's address and the version.
 
 import threading
 import weakref
-from types import MethodType
+from types import FunctionType, MethodType
 
 cimport cython
 from cpython.object cimport Py_TYPE, PyObject, PyTypeObject
 
+from . import _common
 from ._common import (
     NONE_ID,
     REGISTRY_ATTR,
@@ -26,6 +27,10 @@ from ._common import (
     ReceiversAttribute,
     SenderCacheAttribute,
     SenderCacheView,
+    check_priority,
+    debug_checks_enabled,
+    django_settings,
+    is_async_callable,
     log_robust_failure,
     make_id,
     receivers_item,
@@ -63,7 +68,18 @@ cdef extern from *:
         return obj;
     #endif
     }
+    /* A function with no attributes in its __dict__, read without creating the dict. */
+    static inline int fastsignal_plain_function(PyObject *f) {
+        PyObject *dict = ((PyFunctionObject *)f)->func_dict;
+        return dict == NULL || PyDict_GET_SIZE(dict) == 0;
+    }
+    /* Whether a function's code is a coroutine function's. */
+    static inline int fastsignal_coroutine_function(PyObject *f) {
+        return (((PyCodeObject *)PyFunction_GET_CODE(f))->co_flags & CO_COROUTINE) != 0;
+    }
     """
+    bint plain_function "fastsignal_plain_function"(object f)
+    bint coroutine_function "fastsignal_coroutine_function"(object f)
     bint has_type_getattro "fastsignal_has_type_getattro"(object o)
     bint has_generic_getattro "fastsignal_has_generic_getattro"(object o)
     object referent "fastsignal_referent"(object ref)
@@ -185,9 +201,15 @@ cdef extern from "Python.h":
     size_t PY_VECTORCALL_ARGUMENTS_OFFSET
     object PyMethod_New(object func, object self)
     object PyObject_GenericGetDict(object obj, void *context)
-    PyObject *PyDict_GetItem(object d, object key)
+    # Borrowed; NULL without an exception when missing (PyDict_GetItem would save and
+    # restore the exception state around the lookup, at a cost).
+    PyObject *PyDict_GetItemWithError(object d, object key) except? NULL
     list PyDict_Values(object d)
     PyObject *PyDict_SetDefault(object d, object key, object default) except NULL  # borrowed
+    object PyLong_FromVoidPtr(void *p)
+    void *PyMethod_GET_SELF(object method)
+    void *PyMethod_GET_FUNCTION(object method)
+    object PyWeakref_NewRef(object ob, object callback)
 
 
 COMPILED = True
@@ -200,6 +222,9 @@ cdef enum Kind:
 
 cdef object _WeakMethod = weakref.WeakMethod
 cdef object _ReferenceType = weakref.ReferenceType
+cdef object _weakref_module = weakref
+cdef object _ref_type = weakref.ref
+cdef object _FunctionType = FunctionType
 cdef object _none_id = NONE_ID
 cdef str _REGISTRY_ATTR = REGISTRY_ATTR
 cdef str _LIVE_RECEIVERS_NAME = "_live_receivers"
@@ -222,20 +247,21 @@ cdef object _watch(object ref, object on_death):
 cdef class Entry:
     """One connected receiver, with everything a send needs decided in advance."""
 
-    cdef readonly object item
+    cdef object _item  # the ``receivers`` item: built on first use for entries connect made
     cdef readonly object key
     cdef readonly object sender_key
     cdef object target
     cdef object func_ref
+    cdef object sender_ref
     cdef int kind
     cdef readonly bint is_async
     cdef readonly bint deferred
     cdef readonly object priority  # an int: higher runs first
-    cdef tuple refs
+    cdef tuple refs  # watched references of an adopted item; None for those connect made
     cdef readonly Py_ssize_t seq  # its key in the one Indexes that holds it
 
     def __init__(self, item, on_death=None):
-        self.item = item
+        self._item = item
         if isinstance(item, ReceiverItem):
             self.deferred, self.priority = bool(item.on_commit), int(item.priority)
         else:
@@ -247,6 +273,7 @@ cdef class Entry:
             sender_ref, self.is_async = item[2], bool(item[3])
         else:  # Django 5.2 layout: (lookup_key, receiver_or_ref, is_async)
             sender_ref, self.is_async = None, bool(item[2])
+        self.sender_ref = sender_ref
         refs = [sender_ref] if sender_ref is not None else []
         self.kind = STRONG
         if isinstance(self.target, _ReferenceType):
@@ -264,14 +291,38 @@ cdef class Entry:
         self.refs = tuple(refs)
         self.seq = -1
 
+    @property
+    def item(self):
+        """The ``signal.receivers`` item of this receiver."""
+        return self.get_item()
+
+    cdef object get_item(self):
+        """The item, built on first use for an entry that connect made.
+
+        Built without the lock (a send that reads ``receivers`` may build it):
+        whoever stores first wins, checked and stored with no Python code in
+        between, so the entry has one item, whatever a finalizer run by the
+        allocation builds meanwhile."""
+        if self._item is not None:
+            return self._item
+        fields = (self.key, self.target, self.sender_ref, self.is_async)
+        if self.deferred or self.priority:
+            item = receivers_item(fields, self.deferred, self.priority)
+        else:  # what receivers_item returns for them, without calling it
+            item = fields
+        if self._item is None:
+            self._item = item
+        return self._item
+
     cdef Entry copy(self):
         """A new, unindexed entry for the same item (an entry is in one ``Indexes`` only)."""
         cdef Entry clone = Entry.__new__(Entry)
-        clone.item = self.item
+        clone._item = self._item
         clone.key = self.key
         clone.sender_key = self.sender_key
         clone.target = self.target
         clone.func_ref = self.func_ref
+        clone.sender_ref = self.sender_ref
         clone.kind = self.kind
         clone.is_async = self.is_async
         clone.deferred = self.deferred
@@ -304,10 +355,20 @@ cdef class Entry:
         return self.kind == WEAK_REF or referent(self.func_ref) is not None
 
     cdef bint alive(self) except -1:
-        for ref in self.refs:
-            if ref() is None:
+        """Whether the receiver and the sender it was connected for are alive."""
+        if self.refs is not None:  # an adopted item: its watched references
+            for ref in self.refs:
+                if ref() is None:
+                    return False
+            return True
+        sender_ref = self.sender_ref
+        if sender_ref is not None:
+            if isinstance(sender_ref, _ReferenceType):
+                if referent(sender_ref) is None:
+                    return False
+            elif sender_ref() is None:  # made by a replaced weakref.ref
                 return False
-        return True
+        return self.is_live()
 
 
 cdef class Snapshot:
@@ -392,8 +453,8 @@ cdef class Indexes:
     """The connected receivers of one registry, indexed for sends (see the contract)."""
 
     cdef dict entries  # lookup key -> Entry: the only index keyed by user objects
-    cdef dict any_sender  # seq -> Entry
-    cdef dict by_sender  # sender key -> {seq: Entry}
+    cdef dict any_sender  # Entry -> Entry (keyed by identity), in seq order
+    cdef dict by_sender  # sender key -> {Entry: Entry}
     cdef dict prepared  # sender key -> Snapshot
     cdef Snapshot any_snapshot
     cdef Py_ssize_t next_seq
@@ -417,14 +478,14 @@ cdef class Indexes:
             self.ranked += 1
         sender_key = entry.sender_key
         if sender_key == _none_id:
-            self.any_sender[entry.seq] = entry
+            self.any_sender[entry] = entry
             self.any_snapshot = None
             self.prepared.clear()
         else:
             own = self.by_sender.get(sender_key)
             if own is None:
                 own = self.by_sender[sender_key] = {}
-            (<dict>own)[entry.seq] = entry
+            (<dict>own)[entry] = entry
             self.prepared.pop(sender_key, None)
         return True
 
@@ -438,12 +499,12 @@ cdef class Indexes:
             self.ranked -= 1
         sender_key = entry.sender_key
         if sender_key == _none_id:
-            del self.any_sender[entry.seq]
+            del self.any_sender[entry]
             self.any_snapshot = None
             self.prepared.clear()
         else:
             own = <dict>self.by_sender[sender_key]
-            del own[entry.seq]
+            del own[entry]
             if not own:
                 del self.by_sender[sender_key]
             self.prepared.pop(sender_key, None)
@@ -549,7 +610,7 @@ cdef class Registry:
         cdef Registry view = Registry.__new__(Registry)
         items = self.list if self.adoption_pending() else None
         if items is None:
-            items = [(<Entry>e).item for e in PyDict_Values(self.indexes.entries)]
+            items = [(<Entry>e).get_item() for e in PyDict_Values(self.indexes.entries)]
         view.indexes = _index_items(list(items), self.indexes, self.on_sender_death, True)
         view.version = 1
         view.last_version = NO_VERSION
@@ -602,7 +663,7 @@ cdef class Registry:
         cdef list items
         if self.list is not None:
             return self.list
-        items = [(<Entry>e).item for e in _call_order(PyDict_Values(self.indexes.entries))]
+        items = [(<Entry>e).get_item() for e in _call_order(PyDict_Values(self.indexes.entries))]
         # Not over a list assigned meanwhile (by a finalizer run by the build).
         if self.unchanged_since(version) and self.list is None:
             self.list = items
@@ -637,10 +698,10 @@ cdef class Registry:
                     if self.indexes.ranked:  # call order is not connection order
                         self.list = None
                     else:
-                        (<list>items).append(entry.item)
+                        (<list>items).append(entry.get_item())
                         self.list_len += 1
                 elif self.list is items:  # to be adopted: keep this connect in it
-                    (<list>items).append(entry.item)
+                    (<list>items).append(entry.get_item())
                 # else a new list was assigned meanwhile: adopted next, as assigned
         finally:
             self._end()
@@ -665,15 +726,17 @@ cdef class Registry:
             return False
         if items is None:
             return True
+        # An entry whose item was never built is in no list.
+        item = entry._item
         if self.assigned == assigned and in_step:
             size = len(<list>items)
-            if size and (<list>items)[size - 1] is entry.item:
+            if size and item is not None and (<list>items)[size - 1] is item:
                 (<list>items).pop()
                 self.list_len -= 1
             else:  # rebuilt on next read; removing from the middle would be O(n)
                 self.list = None
-        elif self.list is items:  # to be adopted: keep this disconnect in it
-            _remove_item(<list>items, entry.item)
+        elif self.list is items and item is not None:  # to be adopted: keep this disconnect
+            _remove_item(<list>items, item)
         # else a new list was assigned meanwhile: adopted next, as assigned
         return True
 
@@ -700,13 +763,13 @@ cdef class Registry:
 
     cdef Snapshot _snapshot(self, object sender_key):
         cdef Indexes indexes = self.indexes
-        cdef PyObject *found = PyDict_GetItem(indexes.prepared, sender_key)
+        cdef PyObject *found = PyDict_GetItemWithError(indexes.prepared, sender_key)
         cdef Snapshot snap
         cdef size_t version
         if found != NULL:
             return <Snapshot>found
         version = self.version
-        found = PyDict_GetItem(indexes.by_sender, sender_key)
+        found = PyDict_GetItemWithError(indexes.by_sender, sender_key)
         if found == NULL:
             snap = indexes.any_snapshot
             if snap is None:
@@ -733,11 +796,13 @@ cdef Indexes _index_items(list items, Indexes known_indexes, object on_death, bi
     """``items`` indexed in a new ``Indexes``; entries of ``known_indexes`` for the
     same items are copied, other items get entries watched by ``on_death``. With
     ``live_only``, dead entries are left out; otherwise ``has_dead`` tells if any."""
-    cdef dict known = {id((<Entry>e).item): e for e in PyDict_Values(known_indexes.entries)}
+    # Entries whose item was never built are in no list, so match no item.
+    cdef dict known = {id((<Entry>e)._item): e for e in PyDict_Values(known_indexes.entries)
+                       if (<Entry>e)._item is not None}
     cdef Indexes indexes = Indexes()
     for item in items:
         entry = known.get(id(item))
-        if entry is not None and (<Entry>entry).item is item:
+        if entry is not None and (<Entry>entry)._item is item:
             entry = (<Entry>entry).copy()
         else:
             entry = _entry_from_foreign_item(item, on_death)
@@ -794,7 +859,7 @@ cdef inline Registry _registry(object signal):
 
 cdef inline Registry _registry_in(object signal, dict state):
     """The registry of ``signal``, whose instance dict is ``state``."""
-    cdef PyObject *found = PyDict_GetItem(state, _REGISTRY_ATTR)
+    cdef PyObject *found = PyDict_GetItemWithError(state, _REGISTRY_ATTR)
     if found != NULL and type(<object>found) is Registry:
         return <Registry>found
     return _create_registry(signal)
@@ -818,13 +883,13 @@ def registry_of(signal):
     return _registry(signal)
 
 
-cdef inline bint _live_receivers_replaced(object signal, dict state):
+cdef inline bint _live_receivers_replaced(object signal, dict state) except -1:
     """Whether ``signal._live_receivers`` is not the engine's (patched on the class or
     in the instance dict ``state``): sends must then go through it."""
     return (
         _PyType_Lookup(Py_TYPE(signal), <PyObject *>_LIVE_RECEIVERS_NAME)
         != <PyObject *>_live_receivers_function
-        or PyDict_GetItem(state, _LIVE_RECEIVERS_NAME) != NULL
+        or PyDict_GetItemWithError(state, _LIVE_RECEIVERS_NAME) != NULL
     )
 
 
@@ -875,7 +940,7 @@ cdef CallPlan _plan(tuple kwnames, bint sender_positional, str name):
     if kwnames is plan.kwnames and sender_positional == plan.sender_positional:
         return plan
     key = (kwnames, sender_positional)
-    cdef PyObject *found = PyDict_GetItem(_plans, key)
+    cdef PyObject *found = PyDict_GetItemWithError(_plans, key)
     if found != NULL:
         plan = <CallPlan>found
         if plan.kwnames is not kwnames:
@@ -1157,60 +1222,268 @@ def _flag_dead_receivers(self, reference=None):
     _registry(self).flag_sender_dead()
 
 
-cdef Entry _new_entry(object lookup_key, object receiver, object sender, bint weak,
-                      bint is_async, bint on_commit, object priority, object on_death,
-                      object on_sender_death):
-    """The entry of a receiver being connected (what ``Entry(item)`` would find out,
-    known here without inspecting the item)."""
+# -- connect and disconnect ------------------------------------------------------------
+
+cdef str _CALLABLE_ERROR = "Signal receivers must be callable."
+cdef str _KWARGS_ERROR = "Signal receivers must accept keyword arguments (**kwargs)."
+
+
+cdef object _sender_key(object sender):
+    """``make_id(sender)``, without running Python code for the common senders."""
+    if sender is None:
+        return _none_id
+    if _keyed_by_address(sender):
+        return PyLong_FromVoidPtr(<void *>sender)
+    return make_id(sender)
+
+
+cdef object _receiver_key(object receiver):
+    """``make_id(receiver)``, without running Python code for functions and methods."""
+    if type(receiver) is _FunctionType:
+        return PyLong_FromVoidPtr(<void *>receiver)
+    if type(receiver) is MethodType:
+        return (PyLong_FromVoidPtr(PyMethod_GET_SELF(receiver)),
+                PyLong_FromVoidPtr(PyMethod_GET_FUNCTION(receiver)))
+    return make_id(receiver)
+
+
+cdef tuple _lookup_key(object receiver, object sender, object dispatch_uid):
+    """``(dispatch_uid or receiver key, sender key)``, as ``Signal.connect`` keys a receiver."""
+    sender_key = _sender_key(sender)
+    if dispatch_uid:
+        try:
+            hash(dispatch_uid)
+        except TypeError:
+            raise TypeError(
+                f"dispatch_uid must be hashable, got {type(dispatch_uid).__name__} "
+                f"{dispatch_uid!r}"
+            ) from None
+        return (dispatch_uid, sender_key)
+    return (_receiver_key(receiver), sender_key)
+
+
+cdef bint _check_receiver(object receiver) except -1:
+    """Validate ``receiver`` as Django's connect does; return whether it is async."""
+    if not callable(receiver):
+        raise TypeError(_CALLABLE_ERROR)
+    if _debug_checks_enabled():
+        from django.utils.inspect import func_accepts_kwargs
+
+        if not func_accepts_kwargs(receiver):
+            raise ValueError(_KWARGS_ERROR)
+    # A plain function without attributes (markcoroutinefunction() sets one)
+    # is async exactly when its code is a coroutine's: skip the general test.
+    if type(receiver) is _FunctionType and plain_function(receiver):
+        if not coroutine_function(receiver):
+            return False
+    elif not is_async_callable(receiver):
+        return False
+    if not _common.HAVE_ASGIREF:
+        raise ModuleNotFoundError(
+            f"{receiver!r} is an async receiver, and async receivers need asgiref, "
+            "which is not installed: pip install asgiref (Django depends on it)",
+            name="asgiref",
+        )
+    return True
+
+
+cdef dict _weakref_namespace = vars(weakref)
+cdef str _REF_NAME = "ref"
+
+
+cdef object _weak_reference(object obj, object callback):
+    """``weakref.ref(obj, callback)``, looked up at each call as Django does (Django's
+    tests mock it), made in C when it is the real one."""
+    cdef PyObject *ref = PyDict_GetItemWithError(_weakref_namespace, _REF_NAME)
+    if ref == <PyObject *>_ref_type:
+        return PyWeakref_NewRef(obj, callback)
+    return _weakref_module.ref(obj, callback)
+
+
+# What debug_checks_enabled() reads (see _common): nothing until first asked,
+# then whether Django is importable and, if it is, the settings' instance dict.
+cdef bint _settings_known = False
+cdef dict _settings_state = None  # None without Django
+cdef object _settings_unconfigured = None
+cdef str _WRAPPED_NAME = "_wrapped"
+cdef str _DEBUG_NAME = "DEBUG"
+
+
+cdef bint _debug_checks_enabled() except -1:
+    """``debug_checks_enabled()``, reading in C the instance dict of Django's
+    ``LazySettings`` that it reads (and the Python function when ``DEBUG`` is not
+    cached there yet)."""
+    global _settings_known, _settings_state, _settings_unconfigured
+    cdef PyObject *found
+    if not _settings_known:
+        settings = django_settings()
+        if settings is not None:
+            from django.utils.functional import empty
+
+            _settings_unconfigured = empty
+            _settings_state = object.__getattribute__(settings, "__dict__")
+        _settings_known = True
+    if _settings_state is None:
+        return False
+    # Django caches a setting there only once configured (and empties the dict
+    # whenever ``_wrapped`` is assigned), so a cached DEBUG is a configured one.
+    found = PyDict_GetItemWithError(_settings_state, _DEBUG_NAME)
+    if found != NULL:
+        return bool(<object>found)
+    found = PyDict_GetItemWithError(_settings_state, _WRAPPED_NAME)
+    if found == NULL or found == <PyObject *>_settings_unconfigured:
+        return False
+    return debug_checks_enabled()
+
+
+cdef Entry _new_entry(object lookup_key, object sender_key, object receiver, object sender,
+                      bint weak, bint is_async, bint on_commit, object priority,
+                      Registry registry):
+    """The entry of a receiver being connected: what ``Entry(item)`` would find out,
+    known here without an item (built when first needed) or watched references (its
+    own weak references report to the registry)."""
     cdef Entry entry = Entry.__new__(Entry)
-    cdef tuple refs = _EMPTY
     target = receiver
     entry.kind = STRONG
     if weak:
-        if hasattr(receiver, "__self__") and hasattr(receiver, "__func__"):
-            target = _WeakMethod(receiver, on_death)
+        if type(receiver) is _FunctionType and plain_function(receiver):
+            is_method = False  # no __self__ nor __func__: hasattr() would raise and catch
+        else:
+            is_method = hasattr(receiver, "__self__") and hasattr(receiver, "__func__")
+        if is_method:
+            target = _WeakMethod(receiver, registry.on_death)
             entry.func_ref = target._func_ref
-            refs = (target, entry.func_ref)
             entry.kind = WEAK_METHOD if target._meth_type is MethodType else WEAK_OTHER
         else:
-            # weakref.ref looked up at each call, as Django does: tests mock it.
-            target = weakref.ref(receiver, on_death)
-            refs = (target,)
-            entry.kind = WEAK_REF if type(target) is weakref.ref else WEAK_OTHER
-    sender_ref = None
+            target = _weak_reference(receiver, registry.on_death)
+            entry.kind = WEAK_REF if type(target) is _ref_type else WEAK_OTHER
     if sender is not None:
         try:
-            sender_ref = weakref.ref(sender, on_sender_death)
+            entry.sender_ref = _weak_reference(sender, registry.on_sender_death)
         except TypeError:
             pass
-        else:
-            refs = (sender_ref,) + refs
-    if on_commit or priority:
-        entry.item = receivers_item((lookup_key, target, sender_ref, is_async), on_commit, priority)
-    else:  # what receivers_item returns for them, without calling it
-        entry.item = (lookup_key, target, sender_ref, is_async)
     entry.key = lookup_key
-    entry.sender_key = lookup_key[1]
+    entry.sender_key = sender_key
     entry.target = target
     entry.is_async = is_async
     entry.deferred = on_commit
     entry.priority = priority
-    entry.refs = refs
     entry.seq = -1
     return entry
 
 
-def _connect_receiver(self, lookup_key, receiver, sender, weak, is_async, on_commit=False,
-                      priority=0):
-    """Register ``receiver`` under ``lookup_key`` unless the key is taken."""
-    cdef Registry registry = _registry(self)
-    entry = _new_entry(lookup_key, receiver, sender, weak, is_async, on_commit, priority,
-                       registry.on_death, registry.on_sender_death)
+cdef int _connect(object signal, tuple lookup_key, object receiver, object sender, bint weak,
+                  bint is_async, bint on_commit, object priority) except -1:
+    cdef Registry registry = _registry(signal)
+    cdef Entry entry = _new_entry(lookup_key, lookup_key[1], receiver, sender, weak, is_async,
+                                  on_commit, priority, registry)
     registry.acquire()
     try:
         registry.connect(entry)
     finally:
         registry.release()
+    return 0
+
+
+def connect(self, receiver, sender=None, weak=True, dispatch_uid=None, on_commit=False,
+            priority=0, background=False):
+    """Connect ``receiver`` to this signal.
+
+    Arguments:
+
+        receiver
+            A callable accepting keyword arguments (``**kwargs``): a function,
+            a bound method, any callable object, or a coroutine function.
+            Must be weakly referenceable when ``weak`` is true.
+
+        sender
+            Only sends from this object reach the receiver; ``None`` (the
+            default) receives from every sender.
+
+        weak
+            Hold the receiver by a weak reference (the default): it is
+            disconnected when it is garbage collected. Bound methods are held
+            through ``weakref.WeakMethod``.
+
+        dispatch_uid
+            A hashable identifier for the receiver. A second receiver with the
+            same identifier (and sender) is not added.
+
+        on_commit
+            Call the receiver only after the surrounding transaction commits
+            (see ``fastsignal.transaction``), with the same keyword arguments;
+            on rollback it is not called. ``send`` lists it with the response
+            ``fastsignal.DEFERRED``.
+
+        priority
+            An int: receivers with a higher priority run first; equal
+            priorities (``0``, the default, everywhere keeps Django's order)
+            run in connection order. Decided here, so sends pay nothing.
+
+        background
+            ``True``, or a dict of task options (``queue_name``,
+            ``priority``, ``backend``) and ``fields`` (the model fields whose
+            values travel, by argument: ``{"instance": ["email"]}``): run the
+            receiver in a worker of the project's task backend after the
+            transaction commits, instead of calling it (see
+            ``fastsignal.background``). The receiver must be a module-level
+            function of an importable module; ``on_commit`` is implied. The
+            send's response for it is a ``BackgroundCall``.
+
+    Connecting a receiver that is already connected for that sender does
+    nothing. Raises ``TypeError`` for a non-callable receiver, an
+    unhashable ``dispatch_uid`` or a ``priority`` that is not an int;
+    ``ModuleNotFoundError`` for an async receiver when asgiref is not
+    installed; with Django's settings configured and ``DEBUG`` on,
+    ``ValueError`` for a receiver that does not accept ``**kwargs``. The
+    signal is unchanged when it raises.
+    """
+    cdef bint is_async
+    cdef tuple lookup_key
+    if (
+        type(receiver) is _FunctionType
+        and not dispatch_uid
+        and plain_function(receiver)
+        and not coroutine_function(receiver)
+        and not _debug_checks_enabled()
+    ):
+        # The common case, decided as _check_receiver and _lookup_key decide it.
+        is_async = False
+        lookup_key = (PyLong_FromVoidPtr(<void *>receiver), _sender_key(sender))
+        if type(priority) is not int:
+            priority = check_priority(priority)
+    else:
+        is_async = _check_receiver(receiver)
+        if type(priority) is not int:
+            priority = check_priority(priority)
+        lookup_key = _lookup_key(receiver, sender, dispatch_uid)
+    if background is not False and background is not None:
+        self._connect_background(lookup_key, receiver, sender, on_commit, priority, background)
+        return
+    _connect(self, lookup_key, receiver, sender, weak, is_async, on_commit, priority)
+
+
+def disconnect(self, receiver=None, sender=None, dispatch_uid=None):
+    """Disconnect a receiver; return ``True`` if one was connected.
+
+    Identify it by ``receiver`` or by ``dispatch_uid``, with the ``sender``
+    it was connected for. Weakly connected receivers need not be
+    disconnected: they go when they are garbage collected.
+    """
+    cdef tuple lookup_key = _lookup_key(receiver, sender, dispatch_uid)
+    cdef Registry registry = _registry(self)
+    registry.acquire()
+    try:
+        return registry.disconnect(lookup_key)
+    finally:
+        registry.release()
+
+
+def _connect_receiver(self, lookup_key, receiver, sender, weak, is_async, on_commit=False,
+                      priority=0):
+    """Register ``receiver`` under ``lookup_key`` unless the key is taken (``connect``
+    has checked its arguments)."""
+    _connect(self, lookup_key, receiver, sender, weak, is_async, on_commit, priority)
 
 
 def _disconnect_receiver(self, lookup_key):

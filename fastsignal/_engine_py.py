@@ -16,9 +16,9 @@ Registry
       index keyed by user objects (a ``dispatch_uid`` or a sender key that
       comes from an assigned list), so it is the only one whose operations can
       run user code (``__hash__``/``__eq__``);
-    - ``any_sender``: ``seq -> Entry`` for the receivers connected with
-      ``sender=None``;
-    - ``by_sender``: sender key -> ``{seq: Entry}``, that sender's own entries;
+    - ``any_sender``: ``Entry -> Entry`` (keyed by identity, in ``seq``
+      order) for the receivers connected with ``sender=None``;
+    - ``by_sender``: sender key -> ``{Entry: Entry}``, that sender's own entries;
     - ``prepared``: sender key -> ``Snapshot``, the merged receivers of one
       sender (its own and the ``any_sender`` ones, ordered by ``seq``, which
       is the connection order), filled by sends; senders without receivers of
@@ -45,6 +45,10 @@ Weak references
     entries under the lock.
 
 Functions meant to be methods of a signal class (``self`` is the signal)
+    ``connect`` and ``disconnect`` (the public methods, with Django's
+    arguments and errors; ``connect(..., background=...)`` hands the checked
+    receiver and its lookup key to the class's ``_connect_background``, as the
+    background machinery sits above the engines),
     ``send``, ``send_robust``, ``has_listeners``, ``_live_receivers``,
     ``_clear_dead_receivers`` (the caller holds the lock, as in Django),
     ``_flag_dead_receivers``, ``_connect_receiver(lookup_key, receiver, sender,
@@ -109,9 +113,10 @@ the last sender's snapshot). What makes this safe:
   Connect and disconnect change the indexes of one entry. Their only step that
   can run user code (and so switch threads or re-enter the signal) is the
   first: ``entries.setdefault(key, entry)`` or ``entries.pop(key)``. Every other
-  step uses sender keys (ints and tuples of ints, from ``make_id``) and ``seq``
-  ints. So an exception there leaves nothing half-done, and an entry that the
-  mutation does not touch is in every index before, during and after it.
+  step uses sender keys (ints and tuples of ints, from ``make_id``) and entries
+  (hashed and compared by identity). So an exception there leaves nothing
+  half-done, and an entry that the mutation does not touch is in every index
+  before, during and after it.
   (The keys of an assigned list can be any objects: they are indexed aside.)
   Adoption builds a new ``Indexes`` aside and publishes it with one attribute
   store; a send reads ``registry.indexes`` once and works on that object.
@@ -189,6 +194,15 @@ the last sender's snapshot). What makes this safe:
   a finalizer (the list may hold the last reference to an item added in
   place), and a mutation run by that finalizer must find the assignment
   whole, pending, rather than a new list it could take for one in step.
+- **An entry's item is built once.** The compiled engine builds the
+  ``receivers`` item of an entry that ``connect`` made when it is first
+  needed (a read of ``receivers``, which takes no lock, or a mutation that
+  keeps the list in step), and stores it only if no item was stored
+  meanwhile, checked and stored with no Python code in between, so every
+  list holds the one item of each entry, whatever a finalizer run by the
+  allocation built (``tests/test_stress.py`` reads and mutates from several
+  threads and checks that identity). An entry whose item was never built is in
+  no list, so a mutation that keeps a list in step never looks for it there.
 - **Lists are built without running user code.** A send copies an index with
   ``list(d.values())``, which runs no Python code and so cannot see the dict
   change size under it, and orders the copy by ``seq``.
@@ -240,10 +254,14 @@ import operator
 import sys
 import threading
 import weakref
-from types import MethodType
+from inspect import CO_COROUTINE as _CO_COROUTINE
+from types import FunctionType, MethodType
 from typing import TYPE_CHECKING, Any
 
-from ._common import (
+from . import _common
+
+# is_async_callable is asgiref's or inspect's iscoroutinefunction, chosen at import.
+from ._common import (  # type: ignore[attr-defined]
     NONE_ID,
     REGISTRY_ATTR,
     DeferringReceiver,
@@ -251,6 +269,9 @@ from ._common import (
     ReceiversAttribute,
     SenderCacheAttribute,
     SenderCacheView,
+    check_priority,
+    debug_checks_enabled,
+    is_async_callable,
     log_robust_failure,
     make_id,
     receivers_item,
@@ -448,8 +469,8 @@ class Indexes:
 
     def __init__(self) -> None:
         self.entries: dict[Hashable, Entry] = {}
-        self.any_sender: dict[int, Entry] = {}
-        self.by_sender: dict[Hashable, dict[int, Entry]] = {}
+        self.any_sender: dict[Entry, Entry] = {}
+        self.by_sender: dict[Hashable, dict[Entry, Entry]] = {}
         self.prepared: dict[Hashable, Snapshot] = {}
         self.any_snapshot: Snapshot | None = None
         self.next_seq = 0
@@ -461,20 +482,20 @@ class Indexes:
         # The only step that runs user code: if it raises, nothing has changed.
         if self.entries.setdefault(entry.key, entry) is not entry:
             return False
-        entry.seq = seq = self.next_seq
+        entry.seq = self.next_seq
         self.next_seq += 1
         if entry.priority:
             self.ranked += 1
         sender_key = entry.sender_key
         if sender_key == NONE_ID:
-            self.any_sender[seq] = entry
+            self.any_sender[entry] = entry
             self.any_snapshot = None
             self.prepared.clear()
         else:
             own = self.by_sender.get(sender_key)
             if own is None:
                 own = self.by_sender[sender_key] = {}
-            own[seq] = entry
+            own[entry] = entry
             self.prepared.pop(sender_key, None)
         return True
 
@@ -488,12 +509,12 @@ class Indexes:
             self.ranked -= 1
         sender_key = entry.sender_key
         if sender_key == NONE_ID:
-            del self.any_sender[entry.seq]
+            del self.any_sender[entry]
             self.any_snapshot = None
             self.prepared.clear()
         else:
             own = self.by_sender[sender_key]
-            del own[entry.seq]
+            del own[entry]
             if not own:
                 del self.by_sender[sender_key]
             self.prepared.pop(sender_key, None)
@@ -1075,6 +1096,146 @@ def _clear_dead_receivers(self):  # type: (object) -> None
 
 def _flag_dead_receivers(self, reference=None):  # type: (object, object) -> None
     registry_of(self).flag_sender_dead()
+
+
+def _check_receiver(receiver: Receiver) -> bool:
+    """Validate ``receiver`` as Django's connect does; return whether it is async."""
+    if not callable(receiver):
+        raise TypeError("Signal receivers must be callable.")
+    if debug_checks_enabled():
+        from django.utils.inspect import func_accepts_kwargs
+
+        if not func_accepts_kwargs(receiver):
+            raise ValueError("Signal receivers must accept keyword arguments (**kwargs).")
+    # A plain function without attributes (markcoroutinefunction() sets one)
+    # is async exactly when its code is a coroutine's: skip the general test.
+    if type(receiver) is FunctionType and not receiver.__dict__:
+        if not receiver.__code__.co_flags & _CO_COROUTINE:
+            return False
+    elif not is_async_callable(receiver):
+        return False
+    if not _common.HAVE_ASGIREF:
+        raise ModuleNotFoundError(
+            f"{receiver!r} is an async receiver, and async receivers need asgiref, "
+            "which is not installed: pip install asgiref (Django depends on it)",
+            name="asgiref",
+        )
+    return True
+
+
+def _lookup_key(receiver: object, sender: object, dispatch_uid: Hashable | None) -> LookupKey:
+    """``(dispatch_uid or receiver key, sender key)``, as ``connect`` keys a receiver."""
+    sender_key = NONE_ID if sender is None else make_id(sender)
+    if dispatch_uid:
+        try:
+            hash(dispatch_uid)
+        except TypeError:
+            raise TypeError(
+                f"dispatch_uid must be hashable, got {type(dispatch_uid).__name__} {dispatch_uid!r}"
+            ) from None
+        return (dispatch_uid, sender_key)
+    # make_id() of a plain function is its id(): skip the attribute lookups.
+    receiver_key = id(receiver) if type(receiver) is FunctionType else make_id(receiver)
+    return (receiver_key, sender_key)
+
+
+def connect(
+    self,
+    receiver,
+    sender=None,
+    weak=True,
+    dispatch_uid=None,
+    on_commit=False,
+    priority=0,
+    background=False,
+):
+    # type: (Any, Receiver, Any, bool, Hashable | None, bool, int, Any) -> None
+    """Connect ``receiver`` to this signal.
+
+    Arguments:
+
+        receiver
+            A callable accepting keyword arguments (``**kwargs``): a function,
+            a bound method, any callable object, or a coroutine function.
+            Must be weakly referenceable when ``weak`` is true.
+
+        sender
+            Only sends from this object reach the receiver; ``None`` (the
+            default) receives from every sender.
+
+        weak
+            Hold the receiver by a weak reference (the default): it is
+            disconnected when it is garbage collected. Bound methods are held
+            through ``weakref.WeakMethod``.
+
+        dispatch_uid
+            A hashable identifier for the receiver. A second receiver with the
+            same identifier (and sender) is not added.
+
+        on_commit
+            Call the receiver only after the surrounding transaction commits
+            (see ``fastsignal.transaction``), with the same keyword arguments;
+            on rollback it is not called. ``send`` lists it with the response
+            ``fastsignal.DEFERRED``.
+
+        priority
+            An int: receivers with a higher priority run first; equal
+            priorities (``0``, the default, everywhere keeps Django's order)
+            run in connection order. Decided here, so sends pay nothing.
+
+        background
+            ``True``, or a dict of task options (``queue_name``,
+            ``priority``, ``backend``) and ``fields`` (the model fields whose
+            values travel, by argument: ``{"instance": ["email"]}``): run the
+            receiver in a worker of the project's task backend after the
+            transaction commits, instead of calling it (see
+            ``fastsignal.background``). The receiver must be a module-level
+            function of an importable module; ``on_commit`` is implied. The
+            send's response for it is a ``BackgroundCall``.
+
+    Connecting a receiver that is already connected for that sender does
+    nothing. Raises ``TypeError`` for a non-callable receiver, an
+    unhashable ``dispatch_uid`` or a ``priority`` that is not an int;
+    ``ModuleNotFoundError`` for an async receiver when asgiref is not
+    installed; with Django's settings configured and ``DEBUG`` on,
+    ``ValueError`` for a receiver that does not accept ``**kwargs``. The
+    signal is unchanged when it raises.
+    """
+    if (
+        type(receiver) is FunctionType
+        and not dispatch_uid
+        and not receiver.__code__.co_flags & _CO_COROUTINE
+        and not receiver.__dict__
+        and not debug_checks_enabled()
+    ):
+        # The common case, decided as _check_receiver and _lookup_key decide
+        # it, without calling them: a plain sync function, keyed by its id.
+        is_async = False
+        lookup_key: LookupKey = (id(receiver), NONE_ID if sender is None else make_id(sender))
+        if type(priority) is not int:
+            priority = check_priority(priority)
+    else:
+        is_async = _check_receiver(receiver)
+        if type(priority) is not int:
+            priority = check_priority(priority)
+        lookup_key = _lookup_key(receiver, sender, dispatch_uid)
+    if background is not False and background is not None:
+        # The signal class's own route (fastsignal.Signal's): the background
+        # machinery sits above the engines.
+        self._connect_background(lookup_key, receiver, sender, on_commit, priority, background)
+        return
+    _connect_receiver(self, lookup_key, receiver, sender, weak, is_async, on_commit, priority)
+
+
+def disconnect(self, receiver=None, sender=None, dispatch_uid=None):
+    # type: (Any, Receiver | None, Any, Hashable | None) -> bool
+    """Disconnect a receiver; return ``True`` if one was connected.
+
+    Identify it by ``receiver`` or by ``dispatch_uid``, with the ``sender``
+    it was connected for. Weakly connected receivers need not be
+    disconnected: they go when they are garbage collected.
+    """
+    return _disconnect_receiver(self, _lookup_key(receiver, sender, dispatch_uid))
 
 
 def _connect_receiver(

@@ -95,6 +95,24 @@ class Engine(Protocol):
     def _deferred_receivers(engine, self: object, sender: Any) -> DeferredPairs: ...
     def _clear_dead_receivers(engine, self: object) -> None: ...
     def _flag_dead_receivers(engine, self: object, reference: object = None) -> None: ...
+    def connect(
+        engine,
+        self: Any,
+        receiver: Receiver,
+        sender: Any = None,
+        weak: bool = True,
+        dispatch_uid: Hashable | None = None,
+        on_commit: bool = False,
+        priority: int = 0,
+        background: Any = False,
+    ) -> None: ...
+    def disconnect(
+        engine,
+        self: Any,
+        receiver: Receiver | None = None,
+        sender: Any = None,
+        dispatch_uid: Hashable | None = None,
+    ) -> bool: ...
     def _connect_receiver(
         engine,
         self: object,

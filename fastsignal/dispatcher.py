@@ -1,25 +1,25 @@
 """The public API: ``Signal`` and ``receiver``, a drop-in for ``django.dispatch``.
 
-The methods written here are the ones off the hot path. ``send``,
-``send_robust``, ``has_listeners`` and the receiver registry come straight from
-the engine (``fastsignal._engine``): with the compiled engine, a send runs no
-Python code of ours before the dispatch loop, and calls the receivers from the
-one Python frame that Django's ``send`` is (``fastsignal._send_frame``).
+The methods written here are the ones off the hot path. ``connect``,
+``disconnect``, ``send``, ``send_robust``, ``has_listeners`` and the receiver
+registry come straight from the engine (``fastsignal._engine``): with the
+compiled engine, a connect or a send runs no Python code of ours on its common
+path, and a send calls the receivers from the one Python frame that Django's
+``send`` is (``fastsignal._send_frame``).
 
 PYTEST_DONT_REWRITE
 """
 
 import threading
-from inspect import CO_COROUTINE
-from types import FunctionType
 
-from . import _common, _engine_py
-from ._common import NONE_ID, check_priority, debug_checks_enabled, is_async_callable, make_id
+from . import _engine_py
 from ._engine import engine as _engine
 from ._send_routes import asend as _asend  # and hands the engines their slow routes
 
 #: Names every engine provides, each installed as an attribute of a signal class.
 ENGINE_ATTRIBUTES = (
+    "connect",
+    "disconnect",
     "send",
     "send_robust",
     "has_listeners",
@@ -37,46 +37,6 @@ ENGINE_ATTRIBUTES = (
 def engine_attributes(engine):
     """Return ``{name: attribute}`` of ``engine`` for a signal class."""
     return {name: getattr(engine, name) for name in ENGINE_ATTRIBUTES}
-
-
-def _check_receiver(receiver):
-    """Validate ``receiver`` as Django's connect does; return whether it is async."""
-    if not callable(receiver):
-        raise TypeError("Signal receivers must be callable.")
-    if debug_checks_enabled():
-        from django.utils.inspect import func_accepts_kwargs
-
-        if not func_accepts_kwargs(receiver):
-            raise ValueError("Signal receivers must accept keyword arguments (**kwargs).")
-    # A plain function without attributes (markcoroutinefunction() sets one)
-    # is async exactly when its code is a coroutine's: skip the general test.
-    if type(receiver) is FunctionType and not receiver.__dict__:
-        if not receiver.__code__.co_flags & CO_COROUTINE:
-            return False
-    elif not is_async_callable(receiver):
-        return False
-    if not _common.HAVE_ASGIREF:
-        raise ModuleNotFoundError(
-            f"{receiver!r} is an async receiver, and async receivers need asgiref, "
-            "which is not installed: pip install asgiref (Django depends on it)",
-            name="asgiref",
-        )
-    return True
-
-
-def _lookup_key(receiver, sender, dispatch_uid):
-    sender_key = NONE_ID if sender is None else make_id(sender)
-    if dispatch_uid:
-        try:
-            hash(dispatch_uid)
-        except TypeError:
-            raise TypeError(
-                f"dispatch_uid must be hashable, got {type(dispatch_uid).__name__} {dispatch_uid!r}"
-            ) from None
-        return (dispatch_uid, sender_key)
-    # make_id() of a plain function is its id(): skip the attribute lookups.
-    receiver_key = id(receiver) if type(receiver) is FunctionType else make_id(receiver)
-    return (receiver_key, sender_key)
 
 
 class Signal:
@@ -100,112 +60,15 @@ class Signal:
         self.lock = threading.Lock()
         self.use_caching = use_caching
 
-    def connect(
-        self,
-        receiver,
-        sender=None,
-        weak=True,
-        dispatch_uid=None,
-        on_commit=False,
-        priority=0,
-        background=False,
-    ):
-        """Connect ``receiver`` to this signal.
+    def _connect_background(self, lookup_key, receiver, sender, on_commit, priority, options):
+        """``connect(receiver, ..., background=options)``, once ``connect`` has checked
+        ``receiver`` and keyed it: connect the receiver that runs it in a worker."""
+        if on_commit:
+            raise TypeError("background receivers always wait for the commit: drop on_commit=True")
+        from .background import background_receiver
 
-        Arguments:
-
-            receiver
-                A callable accepting keyword arguments (``**kwargs``): a function,
-                a bound method, any callable object, or a coroutine function.
-                Must be weakly referenceable when ``weak`` is true.
-
-            sender
-                Only sends from this object reach the receiver; ``None`` (the
-                default) receives from every sender.
-
-            weak
-                Hold the receiver by a weak reference (the default): it is
-                disconnected when it is garbage collected. Bound methods are held
-                through ``weakref.WeakMethod``.
-
-            dispatch_uid
-                A hashable identifier for the receiver. A second receiver with the
-                same identifier (and sender) is not added.
-
-            on_commit
-                Call the receiver only after the surrounding transaction commits
-                (see ``fastsignal.transaction``), with the same keyword arguments;
-                on rollback it is not called. ``send`` lists it with the response
-                ``fastsignal.DEFERRED``.
-
-            priority
-                An int: receivers with a higher priority run first; equal
-                priorities (``0``, the default, everywhere keeps Django's order)
-                run in connection order. Decided here, so sends pay nothing.
-
-            background
-                ``True``, or a dict of task options (``queue_name``,
-                ``priority``, ``backend``) and ``fields`` (the model fields whose
-                values travel, by argument: ``{"instance": ["email"]}``): run the
-                receiver in a worker of the project's task backend after the
-                transaction commits, instead of calling it (see
-                ``fastsignal.background``). The receiver must be a module-level
-                function of an importable module; ``on_commit`` is implied. The
-                send's response for it is a ``BackgroundCall``.
-
-        Connecting a receiver that is already connected for that sender does
-        nothing. Raises ``TypeError`` for a non-callable receiver, an
-        unhashable ``dispatch_uid`` or a ``priority`` that is not an int;
-        ``ModuleNotFoundError`` for an async receiver when asgiref is not
-        installed; with Django's settings configured and ``DEBUG`` on,
-        ``ValueError`` for a receiver that does not accept ``**kwargs``. The
-        signal is unchanged when it raises.
-        """
-        if (
-            type(receiver) is FunctionType
-            and not dispatch_uid
-            and not receiver.__code__.co_flags & CO_COROUTINE
-            and not receiver.__dict__
-            and not debug_checks_enabled()
-        ):
-            # The common case, decided as _check_receiver and _lookup_key decide
-            # it, without calling them: a plain sync function, keyed by its id.
-            is_async = False
-            lookup_key = (id(receiver), NONE_ID if sender is None else make_id(sender))
-            if type(priority) is not int:
-                priority = check_priority(priority)
-        else:
-            is_async = _check_receiver(receiver)
-            if type(priority) is not int:
-                priority = check_priority(priority)
-            lookup_key = _lookup_key(receiver, sender, dispatch_uid)
-        if background is not False and background is not None:
-            if on_commit:
-                raise TypeError(
-                    "background receivers always wait for the commit: drop on_commit=True"
-                )
-            from .background import background_receiver
-
-            receiver = background_receiver(receiver, background, sender)
-            weak, is_async, on_commit = False, False, True
-        self._connect_receiver(
-            lookup_key,
-            receiver,
-            sender,
-            weak,
-            is_async,
-            on_commit,
-            priority,
-        )
-
-    def disconnect(self, receiver=None, sender=None, dispatch_uid=None):
-        """Disconnect a receiver; return ``True`` if one was connected.
-
-        Identify it by ``receiver`` or by ``dispatch_uid``, with the ``sender``
-        it was connected for. Weakly connected receivers need not be
-        disconnected: they go when they are garbage collected.
-        """
-        return self._disconnect_receiver(_lookup_key(receiver, sender, dispatch_uid))
+        receiver = background_receiver(receiver, options, sender)
+        self._connect_receiver(lookup_key, receiver, sender, False, False, True, priority)
 
     def send_on_commit(self, sender, using=None, robust=False, **named):
         """Send the signal after the surrounding transaction commits; return ``None``.

@@ -66,6 +66,15 @@ class Signal:
     def _deferred_receivers(self, sender: object) -> DeferredPairs: ...
     def _clear_dead_receivers(self) -> None: ...
     def _flag_dead_receivers(self, reference: object = None) -> None: ...
+    def _connect_background(
+        self,
+        lookup_key: LookupKey,
+        receiver: Receiver,
+        sender: object,
+        on_commit: bool,
+        priority: int,
+        options: bool | BackgroundOptions,
+    ) -> None: ...
     def _connect_receiver(
         self,
         lookup_key: LookupKey,

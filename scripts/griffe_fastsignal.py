@@ -1,13 +1,14 @@
 """A griffe extension for the API reference (``mkdocs.yml``): what static analysis misses.
 
-- ``Signal.send``, ``send_robust`` and ``has_listeners`` are the engine's functions,
-  set on the class at import time (``fastsignal/dispatcher.py``); the stub
-  ``fastsignal/dispatcher.pyi`` declares them, without docstrings. They get the
-  docstrings of the pure-Python engine's functions (``fastsignal/_engine_py.py``;
-  ``send`` and ``send_robust`` are made by a function there, from the constants
-  ``_SEND_DOC`` and ``_SEND_ROBUST_DOC``),
-  which the compiled engine's functions carry too, so the reference shows what
-  ``help(fastsignal.Signal.send)`` shows; they are listed after ``disconnect``.
+- ``Signal.connect``, ``disconnect``, ``send``, ``send_robust`` and
+  ``has_listeners`` are the engine's functions, set on the class at import time
+  (``fastsignal/dispatcher.py``); the stub ``fastsignal/dispatcher.pyi``
+  declares them, without docstrings. They get the docstrings of the
+  pure-Python engine's functions (``fastsignal/_engine_py.py``; ``send`` and
+  ``send_robust`` are made by a function there, from the constants
+  ``_SEND_DOC`` and ``_SEND_ROBUST_DOC``), which the compiled engine's
+  functions carry too, so the reference shows what
+  ``help(fastsignal.Signal.send)`` shows; they are listed after ``__init__``.
 - ``#:`` comments written above a module attribute (``COMPILED``, ``DEFERRED``)
   become that attribute's docstring.
 - pytest's ``PYTEST_DONT_REWRITE`` marker that ends each module docstring is
@@ -27,7 +28,7 @@ from typing import Any
 import griffe
 
 #: ``Signal`` methods that are the engine's functions, named alike in ``_engine_py``.
-ENGINE_METHODS = ("send", "send_robust", "has_listeners")
+ENGINE_METHODS = ("connect", "disconnect", "send", "send_robust", "has_listeners")
 
 _TERM = re.compile(r"( *)(``[^`]+``|\w+)")
 
@@ -48,12 +49,12 @@ class FastsignalDocstrings(griffe.Extension):
                 method.docstring = griffe.Docstring(
                     function.docstring.value, lineno=function.docstring.lineno, parent=method
                 )
-            # Listed after disconnect rather than after the methods written in
+            # Listed after __init__ rather than after the methods written in
             # dispatcher.py: by line (members_order: source) and in the members
             # dict, whose order is what the ``fastsignal.Signal`` alias shows.
-            method.lineno = method.endlineno = signal.members["disconnect"].endlineno
+            method.lineno = method.endlineno = signal.members["__init__"].endlineno
         names = [name for name in signal.members if name not in ENGINE_METHODS]
-        at = names.index("disconnect") + 1
+        at = names.index("__init__") + 1
         names[at:at] = ENGINE_METHODS
         reordered = {name: signal.members[name] for name in names}
         signal.members.clear()

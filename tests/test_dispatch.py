@@ -11,6 +11,7 @@ import logging
 import sys
 import types
 import warnings
+import weakref
 
 import pytest
 from django.test.utils import override_settings
@@ -1236,3 +1237,32 @@ def test_a_kept_frame_of_a_compiled_send_cannot_call_its_receivers_again(engine)
         run(delivery)  # after the send
     with pytest.raises(RuntimeError, match="runs once, during that send"):
         run(type(delivery)())  # a delivery made from Python
+
+
+def test_connect_and_disconnect_are_the_engines_functions(engine):
+    """``connect`` and ``disconnect`` resolve straight to the engine: with the compiled
+    engine, no Python frame of fastsignal's runs on their common path."""
+    assert engine.Signal.connect is engine.module.connect
+    assert engine.Signal.disconnect is engine.module.disconnect
+    sig = engine.Signal()
+    sig.connect(receiver_1_arg)
+    assert sig.send(None, val=1) == [(receiver_1_arg, 1)]
+    assert sig.disconnect(receiver_1_arg) is True
+    assert sig.disconnect(receiver_1_arg) is False
+
+
+@pytest.mark.parametrize("weak", [True, False])
+def test_connect_makes_weak_references_through_weakref_ref(sig, weak):
+    """As Django's connect does, at each call (Django's ``test_lazy_model_signal``
+    replaces ``weakref.ref`` with a mock and counts the calls)."""
+    from unittest import mock
+
+    def callback(sender, **kwargs):
+        return "called"
+
+    with mock.patch("weakref.ref", wraps=weakref.ref) as ref:
+        sig.connect(callback, weak=weak)
+        assert ref.called is weak
+        assert sig.send(None) == [(callback, "called")]
+        assert sig.disconnect(callback)
+    assert sig.send(None) == []

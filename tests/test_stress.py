@@ -809,3 +809,77 @@ def test_concurrent_connect_disconnect_send(engine):
     assert total.assigned_checks and total.dead_sender_checks
     assert total.assignments and total.clears
     assert next(_finalized) > finalized_before + 1
+
+
+def test_receivers_items_are_built_once_while_threads_read_and_mutate(engine):
+    """A receiver's ``signal.receivers`` item is built when first needed (by a read of
+    ``receivers`` that takes no lock, or by a mutation that keeps the list in step),
+    possibly by several threads at once: every entry ends with one item, the one
+    each list holds, so a later disconnect finds it in the list by identity."""
+    sig = engine.Signal()
+    kept = [_stress_receiver() for _ in range(200)]
+    stop = threading.Event()
+    errors = []
+    seen = []
+
+    def reader():
+        try:
+            while not stop.is_set():
+                seen.append(list(sig.receivers))
+                sig.sender_receivers_cache.clear()  # the list is adopted again
+        except BaseException as exc:  # reported below
+            errors.append(exc)
+
+    def mutator():
+        try:
+            rng = random.Random(1)
+            deadline = time.monotonic() + min(STRESS_SECONDS, 2.0)
+            while time.monotonic() < deadline:
+                receiver = rng.choice(kept)
+                if rng.random() < 0.5:
+                    sig.connect(receiver)
+                else:
+                    sig.disconnect(receiver)
+        except BaseException as exc:  # reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=reader) for _ in range(2)]
+    threads += [threading.Thread(target=mutator) for _ in range(2)]
+    previous = sys.getswitchinterval()
+    sys.setswitchinterval(1e-6)
+    try:
+        for thread in threads:
+            thread.start()
+        for thread in threads[2:]:
+            thread.join()
+        stop.set()
+        for thread in threads[:2]:
+            thread.join()
+    finally:
+        sys.setswitchinterval(previous)
+    assert not errors, errors
+    assert seen
+    with sig.lock:
+        sig._clear_dead_receivers()  # adopts what a clear() left pending
+    registry = engine.module.registry_of(sig)
+    entries = list(registry.indexes.entries.values()) if engine.name == "python" else None
+    items = sig.receivers
+    receivers = [item[1]() for item in items]
+    assert len(set(map(id, receivers))) == len(items)
+    assert all(any(r is k for k in kept) for r in receivers)
+    assert sig.receivers is items  # kept: in step
+    if entries is not None:
+        assert [e.item for e in entries] == items
+        assert all(e.item is item for e, item in zip(entries, items, strict=True))
+    # Each item is its entry's: a disconnect pops it from the end of the list in step.
+    for item in reversed(list(items)):
+        assert sig.disconnect(item[1]())
+        assert sig.receivers is items
+    assert items == [] and sig.send(None) == []
+
+
+def _stress_receiver():
+    def receiver(sender, **kwargs):
+        return None
+
+    return receiver

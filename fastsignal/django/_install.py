@@ -71,8 +71,8 @@ from typing import TYPE_CHECKING, Any
 
 from .. import _engine
 from .._common import REGISTRY_ATTR, ReceiverItem
+from ..dispatcher import ENGINE_ATTRIBUTES, engine_attributes
 from ..dispatcher import Signal as _FastSignal
-from ..dispatcher import engine_attributes
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Hashable
@@ -101,7 +101,9 @@ __all__ = [
 SIGNAL_METHODS = tuple(
     name
     for name, value in vars(_FastSignal).items()
-    if inspect.isfunction(value) and (name == "__init__" or not name.startswith("__"))
+    if inspect.isfunction(value)
+    and (name == "__init__" or not name.startswith("__"))
+    and name not in ENGINE_ATTRIBUTES  # ``connect`` with the pure-Python engine
 )
 
 _MISSING = object()
@@ -224,7 +226,8 @@ def _deferred_connect(
     model that does not exist, and reports it as signals.E001 with the receiver
     and the signal's name, instead of a generic models.E022.
     """
-    _FastSignal.connect(self, receiver, sender, **options)  # type: ignore[arg-type]  # installed on it
+    # The engine's connect, installed on Django's class.
+    _django_signal_class().connect(self, receiver, sender, **options)
 
 
 _deferred_connect.__module__ = _DJANGO_MODULE
