@@ -825,12 +825,20 @@ cdef int _remove_item(list items, object item) except -1:
 
 
 cdef list _resolve(tuple entries):
-    cdef list live = []
-    for entry in entries:
-        receiver = (<Entry>entry).resolve()
+    """The live receivers of ``entries``, in order."""
+    # Sized in advance (the common case: every receiver alive), cut if some died.
+    # Filled with None first: resolving a receiver may run Python code, which
+    # may find the list (gc.get_objects()).
+    cdef Py_ssize_t count = len(entries), live = 0, index
+    cdef list receivers = [None] * count
+    for index in range(count):
+        receiver = (<Entry>entries[index]).resolve()
         if receiver is not None:
-            live.append(receiver)
-    return live
+            receivers[live] = receiver
+            live += 1
+    if live < count:
+        del receivers[live:]
+    return receivers
 
 
 cdef list _pairs(tuple entries):
@@ -1029,6 +1037,7 @@ cdef class Delivery:
 
 
 @cython.always_allow_keywords(False)  # METH_O: no argument parsing
+@cython.binding(False)  # a builtin function, which the frame's call specializes for
 def _run(Delivery delivery not None):
     """Run ``delivery``: what the frame of ``_send_frame`` calls."""
     cdef PyObject **args = delivery.args
@@ -1144,12 +1153,13 @@ cdef object _send(PyObject **args, size_t nargsf, PyObject *kwnames_ptr, int rob
         if snap.deferred:
             _defer_entries(responses, signal, sender, named, snap.deferred, robust)
         return responses
-    responses = []
     if snap.sync:
         # args[0] is the signal and the rest are the keyword values, in the
         # order of the receivers' keyword names: call with no positionals.
         responses = _deliver(
             signal, sender, snap.sync, robust, args, nargsf, plan.receiver_kwnames)
+    else:
+        responses = []
     if snap.async_:
         receivers = _resolve(snap.async_)
         if receivers:
