@@ -160,6 +160,18 @@ the last sender's snapshot). What makes this safe:
   a view used for this send only, which publishes nothing. Dead receivers
   alone are left for later: a send skips them anyway. So rules 3 and 5 hold
   whoever holds the lock, and rule 4 holds because nothing in a send blocks.
+- **One attribute tells a send that nothing is pending.** ``ready`` is the
+  registry's ``indexes`` when no flag is set and no ``receivers`` list is
+  watched, else ``None``; a send that finds it ``None`` checks the flags as
+  above. Whatever sets a flag, builds or assigns the list, or replaces the
+  indexes stores ``None`` in ``ready`` after it has set them and before it
+  returns; only the end of a mutation (``_settle``) stores the indexes
+  there, after checking every flag, with no call or allocation between the
+  check and the store, so no callback or thread runs between them. So a send
+  that reads the indexes from ``ready`` reads them as it would have after
+  checking the flags at that moment: a flag set later belongs to an
+  operation that had not returned (and a sender's death is flagged before
+  its address can be reused).
 - **Flags are cleared only when what they report is done.** ``dead`` and
   ``dead_sender`` stay set while the clean-up removes dead entries (a send
   that sees them meanwhile reads around the entries not yet removed), and are
@@ -304,7 +316,8 @@ _by_seq = operator.attrgetter("seq")
 # AttributeError message and throws it away: more than the rest of a send costs.
 # A send derives the key of a class whose metaclass is type and whose only base
 # is object without it: its __func__ could only be in its own __dict__ (type and
-# object have none and cannot gain one), so that is where it looks.
+# object have none and cannot gain one), so that is where it looks. Its
+# __base__ is object only then: with any other base, a base is __base__.
 _SLOW_CLASS_HASATTR = sys.version_info < (3, 12)
 
 
@@ -536,6 +549,9 @@ class Registry:
         self.deaths = 0  # counts deaths reported by weak-reference callbacks
         self.version = 0  # odd while a mutation is under way (a seqlock)
         self.indexes = Indexes()
+        # ``indexes`` while nothing is pending (no flag set, no ``list`` to
+        # watch), else None: a send reads one attribute instead of the flags.
+        self.ready: Indexes | None = self.indexes
 
     # -- state kept in step with ``signal.receivers`` -------------------------------
 
@@ -544,16 +560,19 @@ class Registry:
         set a flag (and count the death)."""
         self.deaths += 1
         self.dead = True
+        self.ready = None
 
     def flag_sender_dead(self, reference: object = None) -> None:
         """Weakref callback of senders (and of referents watched for assigned items)."""
         self.deaths += 1
         self.dead = True
         self.dead_sender = True
+        self.ready = None
 
     def request_resync(self) -> None:
         self.assigned += 1
         self.resync = True
+        self.ready = None
 
     def adoption_pending(self) -> bool:
         """Whether ``receivers`` was assigned or changed length since last adopted."""
@@ -598,6 +617,7 @@ class Registry:
             items = [e.item for e in list(self.indexes.entries.values())]
         view.indexes = _index_items(list(items), self.indexes, self.flag_sender_dead, True)
         view.version = 1
+        view.ready = None
         return view
 
     def _begin(self) -> None:
@@ -605,6 +625,13 @@ class Registry:
 
     def _end(self) -> None:
         self.version += 1
+        self._settle()
+
+    def _settle(self) -> None:
+        """Publish ``indexes`` as ``ready`` if nothing is pending (see the contract)."""
+        # Checked and stored with no call or allocation in between.
+        if not (self.dead or self.resync or self.list is not None):
+            self.ready = self.indexes
 
     def _refresh(self) -> None:
         if self.adoption_pending():
@@ -631,6 +658,7 @@ class Registry:
         indexes = _index_items(items, self.indexes, self.flag_sender_dead, False)
         if indexes.has_dead:  # flagged first: until they are removed, sends read around them
             self.dead = self.dead_sender = True
+        self.ready = None  # until _end settles
         self.indexes = indexes
         self.list_len = len(items)
 
@@ -648,6 +676,7 @@ class Registry:
                 if self.version == version and self.list is None:
                     self.list = items
                     self.list_len = len(items)
+                    self.ready = None  # sends watch the list's length from now on
             finally:
                 self.lock.release()
         return items
@@ -662,6 +691,7 @@ class Registry:
         self.assigned += 1
         self.list = items
         self.resync = True
+        self.ready = None
         self.assigned += 1
         del previous
 
@@ -936,9 +966,10 @@ def _send_function(robust: bool, doc: str) -> Callable[..., Responses]:
             registry: Registry = state[REGISTRY_ATTR]
         except KeyError:
             registry = _fresh_registry(self)
-        if registry.dead or registry.resync or registry.list is not None:
+        indexes = registry.ready
+        if indexes is None:  # something is pending
             registry = _fresh_registry(self)
-        indexes = registry.indexes
+            indexes = registry.indexes
         if not indexes.entries:
             return []
         responses: list[Any]  # below, receivers replaced in place by (receiver, response) pairs
@@ -949,7 +980,7 @@ def _send_function(robust: bool, doc: str) -> Callable[..., Responses]:
         elif (
             _SLOW_CLASS_HASATTR
             and type(sender) is type
-            and len(sender.__mro__) == 2
+            and sender.__base__ is object
             and "__func__" not in sender.__dict__
         ):
             sender_key = id(sender)
@@ -1042,9 +1073,10 @@ def has_listeners(self, sender=None):  # type: (SignalLike, Any) -> bool
         registry: Registry = state[REGISTRY_ATTR]
     except KeyError:
         registry = _fresh_registry(self)
-    if registry.dead or registry.resync or registry.list is not None:
+    indexes = registry.ready
+    if indexes is None:  # something is pending
         registry = _fresh_registry(self)
-    indexes = registry.indexes
+        indexes = registry.indexes
     if not indexes.entries:
         return False
     # make_id, inlined as in send
@@ -1053,7 +1085,7 @@ def has_listeners(self, sender=None):  # type: (SignalLike, Any) -> bool
     elif (
         _SLOW_CLASS_HASATTR
         and type(sender) is type
-        and len(sender.__mro__) == 2
+        and sender.__base__ is object
         and "__func__" not in sender.__dict__
     ):
         sender_key = id(sender)
