@@ -27,6 +27,9 @@ without async receivers never runs any of it.
 - With ``robust``, each receiver is called and awaited inside a wrapper that
   logs an ``Exception`` on logger ``django.dispatch`` and returns it as the
   response (``BaseException``s such as ``CancelledError`` propagate).
+- A receiver whose own task is cancelled (it raises ``CancelledError`` while the
+  caller is not cancelled) is ignored, as by ``TaskGroup``: its response is
+  ``None`` and the other receivers run on.
 - Cancelling the task that awaits ``asend`` cancels the receivers still running
   and waits for them. Each receiver's coroutine is owned by its task, so one
   whose task is cancelled before its first step is closed by asyncio and does
@@ -310,7 +313,9 @@ async def _run_group(
         raise BaseExceptionGroup("unhandled errors in a TaskGroup", errors) from None
     if cancelled is not None:
         raise cancelled
-    return [task.result() for task in tasks]
+    # A task cancelled from within (its receiver raised CancelledError, or
+    # cancelled its own task) is ignored by TaskGroup: Django's response is None.
+    return [None if task.cancelled() else task.result() for task in tasks]
 
 
 async def call_async_receivers(

@@ -1067,7 +1067,13 @@ def _scenario_receivers(events, name):
         await asyncio.sleep(0)
         return "identity"
 
+    async def cancels_itself(**kwargs):
+        events.append("cancels_itself: started")
+        await asyncio.sleep(0)
+        raise asyncio.CancelledError  # as when what it awaits is cancelled by another task
+
     return {
+        "a receiver whose own task is cancelled": [cancels_itself, steps],
         "first step of every receiver runs before a failure aborts": [fails_at_once, steps],
         "failures in the order they happen": [fails_later, fails_at_once],
         "failure cancels the others at their next step": [steps, fails_later, steps],
@@ -1084,6 +1090,9 @@ SCENARIOS = [
     ("asend", "cancelled receiver failing joins the group"),
     ("asend", "a receiver swallowing cancellation"),
     ("asend", "every receiver in a task of its own"),
+    # TaskGroup ignores a cancelled task: its response is None, the others run on.
+    ("asend", "a receiver whose own task is cancelled"),
+    ("asend_robust", "a receiver whose own task is cancelled"),
     # asend_robust catches the failures: nothing is cancelled.
     ("asend_robust", "first step of every receiver runs before a failure aborts"),
     ("asend_robust", "failures in the order they happen"),
