@@ -17,7 +17,9 @@ without async receivers never runs any of it.
   equivalent of ``TaskGroup`` (``_Group``): the tasks' bodies report to it
   instead of a done callback per task, and it acts on the loop steps where
   TaskGroup would, so every step of every receiver, and the caller's resuming,
-  fall on the same loop steps as with Django 6.1 (a test compares them).
+  fall on the same loop steps as with Django 6.1 (a test compares them; on
+  Python 3.10 the ``taskgroup`` backport takes loop steps of its own to enter,
+  so there the receivers start a step or two sooner than in Django's).
 - Responses are ``[(receiver, response), ...]``: sync receivers first, then
   async ones, each group in connection order.
 - Without ``robust``, every async receiver is called (which returns an

@@ -1125,7 +1125,9 @@ def _run_scenario(signal_class, method, name):
             outcome = [(r.__name__, _describe(response)) for r, response in responses]
         events.append("returned")
         await ticks
-        return outcome, asyncio.current_task().cancelling()
+        task = asyncio.current_task()
+        # Before Python 3.11, asyncio's tasks count no cancel requests.
+        return outcome, task.cancelling() if hasattr(task, "cancelling") else 0
 
     with no_unawaited_coroutines():
         outcome, cancelling = asyncio.run(caller())
@@ -1150,5 +1152,12 @@ def test_task_group_steps_match_django_61(engine, django61_signal, method, name,
     with caplog.at_level(logging.CRITICAL, logger="django.dispatch"):
         ours = _run_scenario(engine.Signal, method, name)
         theirs = _run_scenario(django61_signal, method, name)
+    if sys.version_info < (3, 11):
+        # The backport's TaskGroup takes loop steps of its own to enter (an
+        # AsyncExitStack): compare the receivers' steps, not the ticks beside them.
+        ours, theirs = (
+            (outcome, [e for e in events if not str(e).startswith("tick")], cancelling)
+            for outcome, events, cancelling in (ours, theirs)
+        )
     assert ours[:2] == theirs[:2]
     assert ours[2] == 0
