@@ -529,6 +529,10 @@ cdef class Registry:
     cdef size_t deaths  # counts deaths reported by weak-reference callbacks
     cdef size_t version  # odd while a mutation is under way (a seqlock)
     cdef Indexes indexes
+    # What a mutation under the lock let go of that may hold the last reference to a
+    # receiver (replaced indexes, removed dead entries): released only once the lock is
+    # (take_retired), since a finalizer it runs may connect or disconnect.
+    cdef list retired
     # The memo of the last sender keyed by its address (see snapshot()).
     cdef PyObject *last_sender  # address only, never dereferenced
     cdef size_t last_version  # even when set; NO_VERSION when empty
@@ -598,7 +602,9 @@ cdef class Registry:
             try:
                 self._refresh_locked()
             finally:
+                retired = self.take_retired()
                 self.release()
+            retired = None
         if self.dead_sender or self.adoption_pending():
             return self._view()
         return self
@@ -626,6 +632,19 @@ cdef class Registry:
     cdef inline void _end(self) noexcept:
         self.version += 1
 
+    cdef int _retire(self, object garbage) except -1:
+        if self.retired is None:
+            self.retired = [garbage]
+        else:
+            self.retired.append(garbage)
+        return 0
+
+    cdef list take_retired(self):
+        """What ``_retire`` kept, for the caller to drop after releasing the lock."""
+        cdef list retired = self.retired
+        self.retired = None
+        return retired
+
     cdef int _refresh(self) except -1:
         cdef size_t assigned, deaths
         if self.adoption_pending():
@@ -641,7 +660,10 @@ cdef class Registry:
             # sees them meanwhile reads around them), and are cleared only if
             # nothing died since the scan began.
             deaths = self.deaths
-            for entry in [e for e in self.indexes.entries.values() if not (<Entry>e).alive()]:
+            doomed = [e for e in self.indexes.entries.values() if not (<Entry>e).alive()]
+            # A receiver connected strongly for a sender that died goes with its entry.
+            self._retire(doomed)
+            for entry in doomed:
                 self._remove((<Entry>entry).key)
             if self.deaths == deaths:
                 self.dead = self.dead_sender = False
@@ -653,6 +675,8 @@ cdef class Registry:
         cdef Indexes indexes = _index_items(adopted, self.indexes, self.on_sender_death, False)
         if indexes.has_dead:  # flagged first: until they are removed, sends read around them
             self.dead = self.dead_sender = True
+        # Receivers the assigned list left out go with the old indexes.
+        self._retire(self.indexes)
         self.indexes = indexes
         self.list_len = len(adopted)
         return 0
@@ -1391,6 +1415,7 @@ cdef int _connect(object signal, tuple lookup_key, object receiver, object sende
     try:
         registry.connect(entry)
     finally:
+        retired = registry.take_retired()  # dropped on return, after the release
         registry.release()
     return 0
 
@@ -1486,6 +1511,7 @@ def disconnect(self, receiver=None, sender=None, dispatch_uid=None):
     try:
         return registry.disconnect(lookup_key)
     finally:
+        retired = registry.take_retired()  # dropped on return, after the release
         registry.release()
 
 
@@ -1503,6 +1529,7 @@ def _disconnect_receiver(self, lookup_key):
     try:
         return registry.disconnect(lookup_key)
     finally:
+        retired = registry.take_retired()  # dropped on return, after the release
         registry.release()
 
 

@@ -148,6 +148,13 @@ the last sender's snapshot). What makes this safe:
   replaced (the memo, the compiled engine's call plan) are swapped so that the
   old value is released only after the new one is complete: releasing it can
   run a finalizer (``__del__``), which may send again.
+- **What a mutation lets go of is released after the lock.** Adoption replaces
+  the indexes, and the clean-up removes the entries of a dead sender; either
+  may hold the last reference to a strongly connected receiver, whose
+  finalizer may connect or disconnect (in Django the assignment itself, not a
+  later call, releases it). So both keep what they let go of in
+  ``Registry.retired``, which whoever took the lock takes before releasing it
+  and drops after (``take_retired``).
 - **Pending state is applied, or read around, never waited for.** Before it
   reads the indexes, a send checks the flags: ``resync`` (a list assigned or
   cleared), a ``receivers`` list whose length changed, ``dead``. If one is
@@ -549,6 +556,10 @@ class Registry:
         self.deaths = 0  # counts deaths reported by weak-reference callbacks
         self.version = 0  # odd while a mutation is under way (a seqlock)
         self.indexes = Indexes()
+        # What a mutation under the lock let go of that may hold the last reference
+        # to a receiver (replaced indexes, removed dead entries): released only once
+        # the lock is (take_retired), since a finalizer it runs may connect or disconnect.
+        self.retired: list[object] | None = None
         # ``indexes`` while nothing is pending (no flag set, no ``list`` to
         # watch), else None: a send reads one attribute instead of the flags.
         self.ready: Indexes | None = self.indexes
@@ -603,7 +614,9 @@ class Registry:
             try:
                 self.refresh()
             finally:
+                retired = self.take_retired()
                 self.lock.release()
+            del retired  # after the release: see ``retired``
         if self.dead_sender or self.adoption_pending():
             return self._view()
         return self
@@ -622,6 +635,17 @@ class Registry:
 
     def _begin(self) -> None:
         self.version += 1
+
+    def _retire(self, garbage: object) -> None:
+        if self.retired is None:
+            self.retired = [garbage]
+        else:
+            self.retired.append(garbage)
+
+    def take_retired(self) -> list[object] | None:
+        """What ``_retire`` kept, for the caller to drop after releasing the lock."""
+        retired, self.retired = self.retired, None
+        return retired
 
     def _end(self) -> None:
         self.version += 1
@@ -647,7 +671,10 @@ class Registry:
             # sees them meanwhile reads around them), and are cleared only if
             # nothing died since the scan began.
             deaths = self.deaths
-            for entry in [e for e in self.indexes.entries.values() if not e.alive()]:
+            doomed = [e for e in self.indexes.entries.values() if not e.alive()]
+            # A receiver connected strongly for a sender that died goes with its entry.
+            self._retire(doomed)
+            for entry in doomed:
                 self._remove(entry.key)
             if self.deaths == deaths:
                 self.dead = self.dead_sender = False
@@ -659,6 +686,8 @@ class Registry:
         if indexes.has_dead:  # flagged first: until they are removed, sends read around them
             self.dead = self.dead_sender = True
         self.ready = None  # until _end settles
+        # Receivers the assigned list left out go with the old indexes.
+        self._retire(self.indexes)
         self.indexes = indexes
         self.list_len = len(items)
 
@@ -1295,14 +1324,22 @@ def _connect_receiver(
             pass
     entry = Entry(receivers_item((lookup_key, receiver, sender_ref, is_async), on_commit, priority))
     with registry.lock:
-        registry.connect(entry)
+        try:
+            registry.connect(entry)
+        finally:
+            # Dropped with this frame, after the release: see ``Registry.retired``.
+            retired = registry.take_retired()  # noqa: F841
 
 
 def _disconnect_receiver(self: object, lookup_key: LookupKey) -> bool:
     """Remove the receiver registered under ``lookup_key``; return whether one was."""
     registry = registry_of(self)
     with registry.lock:
-        return registry.disconnect(lookup_key)
+        try:
+            return registry.disconnect(lookup_key)
+        finally:
+            # Dropped with this frame, after the release: see ``Registry.retired``.
+            retired = registry.take_retired()  # noqa: F841
 
 
 receivers = ReceiversAttribute(registry_of)

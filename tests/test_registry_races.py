@@ -229,6 +229,59 @@ def test_finalizer_run_by_an_assignment_that_disconnects(engine):
     assert answers(sig) == ["a", "z", "x"]
 
 
+class ConnectsWhenFinalized:
+    """A strongly connected receiver whose finalizer connects ``late`` to ``sig``."""
+
+    def __init__(self, sig, late):
+        self.sig, self.late = sig, late
+
+    def __call__(self, sender, **kwargs):
+        return "finalized"
+
+    def __del__(self):
+        self.sig.connect(self.late, weak=False)
+
+
+@pytest.mark.parametrize("then", ["send", "connect", "disconnect"])
+def test_finalizer_of_a_receiver_an_assignment_left_out_connects(engine, then):
+    """A strong receiver left out of an assigned ``receivers`` list is released by
+    the adoption, which runs under the lock; its finalizer connects. As in Django
+    (where the assignment itself releases it), that connect must neither wait on
+    the lock its own thread holds nor be lost."""
+    sig = engine.Signal()
+    kept = make_receiver("kept")
+    sig.connect(kept, weak=False)
+    sig.connect(ConnectsWhenFinalized(sig, make_receiver("late")), weak=False)
+    assert answers(sig) == ["kept", "finalized"]
+    sig.receivers = [sig.receivers[0]]
+    other = make_receiver("other")
+    actions = {
+        "send": lambda: sig.send(None),
+        "connect": lambda: sig.connect(other, weak=False),
+        "disconnect": lambda: sig.disconnect(other),
+    }
+    run_with_deadline(actions[then])
+    assert answers(sig)[:1] == ["kept"]
+    assert "late" in answers(sig)
+
+
+def test_finalizer_of_a_receiver_whose_sender_died_connects(engine):
+    """A receiver connected strongly for a sender goes when the sender dies, at the
+    next clean-up, under the lock; its finalizer connects: no wait, nothing lost."""
+    sig = engine.Signal()
+
+    class Sender:
+        pass
+
+    sender = Sender()
+    sig.connect(ConnectsWhenFinalized(sig, make_receiver("late")), sender=sender, weak=False)
+    assert answers(sig, sender) == ["finalized"]
+    del sender
+    gc.collect()
+    run_with_deadline(lambda: sig.send(None))
+    assert answers(sig) == ["late"]
+
+
 def test_clear_during_an_adoption_is_honoured(engine):
     """``sender_receivers_cache.clear()`` after an in-place edit of ``receivers``
     made while an adoption runs user code is honoured by the next send."""
