@@ -990,10 +990,9 @@ def _send_function(robust: bool, doc: str) -> Callable[..., Responses]:
     """
 
     def send(self, sender, **named):  # type: (SignalLike, Any, **Any) -> Responses
-        state = self.__dict__
         try:
-            registry: Registry = state[REGISTRY_ATTR]
-        except KeyError:
+            registry: Registry = self._fastsignal_registry  # type: ignore[attr-defined]  # REGISTRY_ATTR
+        except AttributeError:
             registry = _fresh_registry(self)
         indexes = registry.ready
         if indexes is None:  # something is pending
@@ -1026,7 +1025,7 @@ def _send_function(robust: bool, doc: str) -> Callable[..., Responses]:
         if (
             _observed
             or type(self)._live_receivers is not _live_receivers
-            or "_live_receivers" in state
+            or "_live_receivers" in self.__dict__
         ):
             responses = _send_live(self, sender, named, robust)
             if snap.deferred:
