@@ -1272,8 +1272,9 @@ cdef object _sender_key(object sender):
 
 
 cdef object _receiver_key(object receiver):
-    """``make_id(receiver)``, without running Python code for functions and methods."""
-    if type(receiver) is _FunctionType:
+    """``make_id(receiver)``, without running Python code for functions and methods
+    (a function with attributes may have been given ``__func__`` and ``__self__``)."""
+    if type(receiver) is _FunctionType and plain_function(receiver):
         return PyLong_FromVoidPtr(<void *>receiver)
     if type(receiver) is MethodType:
         return (PyLong_FromVoidPtr(PyMethod_GET_SELF(receiver)),

@@ -1194,8 +1194,13 @@ def _lookup_key(receiver: object, sender: object, dispatch_uid: Hashable | None)
                 f"dispatch_uid must be hashable, got {type(dispatch_uid).__name__} {dispatch_uid!r}"
             ) from None
         return (dispatch_uid, sender_key)
-    # make_id() of a plain function is its id(): skip the attribute lookups.
-    receiver_key = id(receiver) if type(receiver) is FunctionType else make_id(receiver)
+    # make_id() of a function without attributes is its id(): skip the attribute
+    # lookups (one given __func__ and __self__ is keyed by them, as in Django).
+    receiver_key = (
+        id(receiver)
+        if type(receiver) is FunctionType and not receiver.__dict__
+        else make_id(receiver)
+    )
     return (receiver_key, sender_key)
 
 

@@ -1266,3 +1266,57 @@ def test_connect_makes_weak_references_through_weakref_ref(sig, weak):
         assert sig.send(None) == [(callback, "called")]
         assert sig.disconnect(callback)
     assert sig.send(None) == []
+
+
+def test_function_given_func_and_self_is_keyed_as_django_keys_it(engine):
+    # Django's make_id() keys anything with a __func__ by (id(__self__), id(__func__)),
+    # a function given those attributes too: two such functions are one receiver, and
+    # one given __func__ alone cannot be keyed (AttributeError), as with Django 6.1.
+    from django.dispatch import Signal as DjangoSignal
+
+    references = [DjangoSignal]
+    if django61_signal_class() is not None:
+        references.append(django61_signal_class())
+
+    class Owner:
+        def method(self, **kwargs):
+            return "method"
+
+    owner = Owner()
+
+    def outcomes(signal_class):
+        def first(**kwargs):
+            return "first"
+
+        def second(**kwargs):
+            return "second"
+
+        def lone(**kwargs):
+            return "lone"
+
+        for function in (first, second):
+            function.__self__, function.__func__ = owner, Owner.method
+        lone.__func__ = Owner.method
+        signal = signal_class()
+        results = []
+        for step in (
+            lambda: signal.connect(first, weak=False),
+            lambda: signal.connect(second, weak=False),
+            lambda: [response for _, response in signal.send(None)],
+            lambda: [key for key, *_ in signal.receivers],
+            lambda: signal.connect(lone, weak=False),
+            lambda: signal.disconnect(second),
+            lambda: signal.disconnect(lone),
+            lambda: len(signal.receivers),
+        ):
+            try:
+                results.append(step())
+            except Exception as error:
+                results.append((type(error), str(error)))
+        return results
+
+    expected = outcomes(references[0])
+    assert expected[2] == ["first"]
+    for reference in references[1:]:
+        assert outcomes(reference) == expected
+    assert outcomes(engine.Signal) == expected
