@@ -104,7 +104,7 @@ def pack_instance_keys(
 class Delivery:
     """The call of one send's sync receivers, from the frame of ``_send_frame``."""
 
-def _run(delivery: Delivery) -> Responses: ...
+def _run(delivery: Delivery, /) -> Responses: ...
 
 # Functions that serve as methods of a signal class (``self`` is the signal).
 # ``send`` and ``send_robust`` are vectorcall method descriptors, not functions.

@@ -1063,7 +1063,10 @@ cdef class Delivery:
 @cython.always_allow_keywords(False)  # METH_O: no argument parsing
 @cython.binding(False)  # a builtin function, which the frame's call specializes for
 def _run(Delivery delivery not None):
-    """Run ``delivery``: what the frame of ``_send_frame`` calls."""
+    """_run(delivery, /)
+--
+
+Run ``delivery``: what the frame of ``_send_frame`` calls."""
     cdef PyObject **args = delivery.args
     if args == NULL:
         raise RuntimeError("a send's delivery runs once, during that send")
