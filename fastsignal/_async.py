@@ -156,6 +156,12 @@ class _Group:
         self.parent: asyncio.Task[Any] | None = None  # the caller's task
         self.parent_cancel_requested = False
 
+    def body_ended(self) -> None:
+        """A task's body ended; after the last, wake the caller on the next loop step."""
+        self.pending -= 1
+        if not self.pending and not self.aborting:
+            self.loop.call_soon(self.wake)  # when TaskGroup's done callback would
+
     def fail(self, err: BaseException) -> None:
         """Record a task's failure; abort the group on the next loop step."""
         self.errors.append(err)
@@ -213,9 +219,7 @@ async def _child(group: _Group, awaitable: Awaitable[_T]) -> _T:
         group.fail(err)
         raise
     finally:
-        group.pending -= 1
-        if not group.pending and not group.aborting:
-            group.loop.call_soon(group.wake)  # when TaskGroup's done callback would
+        group.body_ended()
 
 
 async def _robust_child(group: _Group, receiver: Receiver, arguments: _Arguments) -> Any:
@@ -235,9 +239,7 @@ async def _robust_child(group: _Group, receiver: Receiver, arguments: _Arguments
         group.fail(err)
         raise
     finally:
-        group.pending -= 1
-        if not group.pending and not group.aborting:
-            group.loop.call_soon(group.wake)  # when TaskGroup's done callback would
+        group.body_ended()
 
 
 async def _run_group(
