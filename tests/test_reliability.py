@@ -710,6 +710,18 @@ def test_send_introspection(engine, method):
     assert function.__doc__
 
 
+@pytest.mark.parametrize("name", ["connect", "disconnect", "send", "send_robust", "has_listeners"])
+def test_both_engines_document_their_methods_alike(name):
+    """The compiled engine's public functions carry the pure-Python engine's
+    docstrings word for word: ``help()`` and the API reference (taken from the
+    pure-Python engine) say the same whichever engine is in use."""
+    if not fastsignal.COMPILED:
+        pytest.skip("the compiled engine is not in use")
+    from fastsignal import _engine_c, _engine_py
+
+    assert getattr(_engine_c, name).__doc__ == getattr(_engine_py, name).__doc__
+
+
 ARGUMENT_ERRORS = [
     ((), {}),  # missing sender
     ((), {"x": 1}),  # missing sender, with named arguments
