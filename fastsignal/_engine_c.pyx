@@ -1509,14 +1509,7 @@ def disconnect(self, receiver=None, sender=None, dispatch_uid=None):
     it was connected for. Weakly connected receivers need not be
     disconnected: they go when they are garbage collected.
     """
-    cdef tuple lookup_key = _lookup_key(receiver, sender, dispatch_uid)
-    cdef Registry registry = _registry(self)
-    registry.acquire()
-    try:
-        return registry.disconnect(lookup_key)
-    finally:
-        retired = registry.take_retired()  # dropped on return, after the release
-        registry.release()
+    return _disconnect(self, _lookup_key(receiver, sender, dispatch_uid))
 
 
 def _connect_receiver(self, lookup_key, receiver, sender, weak, is_async, on_commit=False,
@@ -1528,7 +1521,12 @@ def _connect_receiver(self, lookup_key, receiver, sender, weak, is_async, on_com
 
 def _disconnect_receiver(self, lookup_key):
     """Remove the receiver registered under ``lookup_key``; return whether one was."""
-    cdef Registry registry = _registry(self)
+    return _disconnect(self, lookup_key)
+
+
+cdef bint _disconnect(object signal, tuple lookup_key) except -1:
+    """Remove the receiver registered under ``lookup_key``; return whether one was."""
+    cdef Registry registry = _registry(signal)
     registry.acquire()
     try:
         return registry.disconnect(lookup_key)
