@@ -1524,7 +1524,7 @@ def _disconnect_receiver(self, lookup_key):
     return _disconnect(self, lookup_key)
 
 
-cdef bint _disconnect(object signal, tuple lookup_key) except -1:
+cdef inline bint _disconnect(object signal, tuple lookup_key) except -1:
     """Remove the receiver registered under ``lookup_key``; return whether one was."""
     cdef Registry registry = _registry(signal)
     registry.acquire()
