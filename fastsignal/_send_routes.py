@@ -16,14 +16,14 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from . import _engine_py, monitoring
-from ._common import DeferringReceiver, call_receivers
+from ._common import call_receivers
 from ._engine import engine
 from .transaction import defer_receivers
 
 if TYPE_CHECKING:
     from collections.abc import Awaitable, Callable, Sequence
 
-    from ._types import DeferredPairs, Receiver, Responses, SignalLike
+    from ._types import Receiver, Responses, SignalLike
 
 
 def _asend_to() -> Callable[..., Awaitable[Responses]]:
@@ -82,13 +82,10 @@ def send_async_receivers(
     return send_async_receivers(signal, sender, named, receivers, robust)
 
 
-def defer(
-    signal: SignalLike, sender: Any, named: dict[str, Any], receivers: DeferredPairs, robust: bool
-) -> Responses:
-    """Schedule ``[(receiver, ref), ...]`` to run after commit; return their responses."""
-    if len(receivers) == 1 and isinstance(receivers[0][0], DeferringReceiver):
-        return [receivers[0][0].defer(signal, sender, named, robust)]  # one background receiver
-    return defer_receivers(signal, sender, named, receivers, robust)
+#: The deferred route: ``defer(signal, sender, named, [(receiver, ref), ...], robust)``
+#: schedules the receivers to run after commit and returns their responses. (The
+#: engines reach a lone background receiver's ``defer`` before taking it.)
+defer = defer_receivers
 
 
 def asend(
