@@ -70,8 +70,18 @@ def format_conditions(report):
         f"fastsignal {report['fastsignal']} ({compiled}), Django {report['django']}, "
         f"Python {report['python']}{', ' + peers if peers else ''}; "
         f"{report['rounds']} interleaved rounds of batches of about "
-        f"{report['target_seconds'] * 1000:g} ms, {load_text}; "
+        f"{report['target_seconds'] * 1000:g} ms{_settled(report)}, {load_text}; "
         f"{report.get('seconds', '?')} s in all."
+    )
+
+
+def _settled(report):
+    passes = report.get("settle_passes")
+    if not passes:
+        return ""
+    return (
+        f" ({passes} more pass{'es' if passes > 1 else ''} of as many rounds"
+        " for the workloads with a bar too close to call)"
     )
 
 
@@ -99,6 +109,8 @@ def format_bars(report):
     for row in report["bars"]:
         measured = format_ns(row) if row["bar"].endswith(" ns") else format_ratio(row, "")
         verdict = "met" if row["met"] else "**MISSED**"
+        if not row.get("decided", True):
+            verdict += f" (too close to call after {row['rounds']} rounds)"
         lines.append(
             f"| {report['titles'][row['workload']]} | {row['bar']} | {measured} | {verdict} |"
         )

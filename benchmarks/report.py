@@ -32,11 +32,13 @@ import django
 import fastsignal
 from benchmarks import async_workloads, background_workloads, docs_figures, peers
 from benchmarks.chart import draw_chart
-from benchmarks.stats import busy, calibrate, load, sample, summarize
+from benchmarks.stats import busy, calibrate, load, median_interval, sample, summarize
 from benchmarks.workloads import compile_case, fallback_bars, workloads
 
 TRANSIENT_SENDS = 10_000
 ROUNDS = 41
+#: At most this many more passes of ``--rounds`` rounds for bars too close to call.
+SETTLE_PASSES = 8
 TARGET = 0.001
 #: The implementation every speed-up is measured against.
 BASELINE = "django"
@@ -68,8 +70,8 @@ def all_workloads(loop):
 CLOCKS = {"cpu": time.process_time, "wall": time.perf_counter}
 
 
-def measure(cases, rounds, target, clock="cpu"):
-    """``{(workload name, impl): [ns per operation, one per round]}`` of every case."""
+def calibrated(cases, target, clock="cpu"):
+    """``{key: (timer, batch size, namespace)}`` of every case, for ``stats.sample``."""
     timed = {}
     total = len(cases)
     for done, (key, case) in enumerate(cases.items(), 1):
@@ -80,11 +82,40 @@ def measure(cases, rounds, target, clock="cpu"):
         case.namespace["BATCH"] = 1
         number = calibrate(timer, case.namespace, target)
         timed[key] = (timer, number, case.namespace)
+    return timed
+
+
+def measure(timed, rounds, seed=0):
+    """``{key: [ns per operation, one per round]}`` of every calibrated case, interleaved."""
 
     def rounds_done(done, total):
         progress(f"interleaved rounds ({len(timed)} cases each)", done, total)
 
-    return sample(timed, rounds, progress=rounds_done)
+    return sample(timed, rounds, seed=seed, progress=rounds_done)
+
+
+def settle(workload_list, timed, samples, rounds, passes):
+    """Time again the workloads with a bar too close to call, until none is or ``passes`` ran.
+
+    Each pass times every case of those workloads for ``rounds`` more
+    interleaved rounds and adds them to ``samples`` (every case of a workload
+    gets the same rounds, so its ratios stay paired). Returns the passes run.
+    """
+    for done in range(passes):
+        close = {row["workload"] for row in evaluate(workload_list, samples) if not row["decided"]}
+        if not close:
+            return done
+        keys = [key for key in timed if key[0] in close]
+        print(
+            f"too close to call: {', '.join(sorted(close))}; {rounds} more rounds "
+            f"(pass {done + 1} of at most {passes})",
+            file=sys.stderr,
+            flush=True,
+        )
+        more = measure({key: timed[key] for key in keys}, rounds, seed=done + 1)
+        for key in keys:
+            samples[key].extend(more[key])
+    return passes
 
 
 def retained_bytes(case, sends):
@@ -104,19 +135,27 @@ def retained_bytes(case, sends):
 
 
 def evaluate(workload_list, samples):
-    """The bars that could be measured: dicts of workload, bar, measure (median, quartiles), met."""
+    """The bars that could be measured: dicts of workload, bar, measure (median,
+    quartiles, the median's 95% interval ``low``-``high``, rounds), ``met`` (judged
+    on the median) and ``decided`` (the interval lies on one side of the bar)."""
     rows = []
     for workload in workload_list:
         per_impl = {impl: samples[workload.name, impl] for impl in workload.setups}
         for bar in workload.bars + fallback_bars(workload):
             if (bar.slow is None or bar.slow in per_impl) and bar.fast in per_impl:
-                value = bar.measure(per_impl)
+                values = bar.values(per_impl)
+                value = summarize(values)
+                low, high = median_interval(values)
                 rows.append(
                     {
                         "workload": workload.name,
                         "bar": bar.describe(),
                         **value.as_dict(),
+                        "rounds": len(values),
+                        "low": low,
+                        "high": high,
                         "met": bar.met(value.median),
+                        "decided": bar.decided(low, high),
                     }
                 )
     return rows
@@ -182,6 +221,13 @@ def build_parser():
         "--output",
         help="directory for JSON and PNG (default benchmarks/results; "
         "with --from-json, the JSON's directory)",
+    )
+    parser.add_argument(
+        "--settle-passes",
+        type=int,
+        default=SETTLE_PASSES,
+        help="at most this many more passes of --rounds rounds for the workloads of bars "
+        f"too close to call (default {SETTLE_PASSES})",
     )
     parser.add_argument(
         "--smoke",
@@ -258,7 +304,11 @@ def main(argv=None):
             progress(f"setting up {workload.name} / {impl}", done, len(setups))
             cases[workload.name, impl] = setup()
         peer_cases = {} if args.only else peers.cases()
-        samples = measure({**cases, **peer_cases}, args.rounds, args.target, args.clock)
+        timed = calibrated({**cases, **peer_cases}, args.target, args.clock)
+        samples = measure(timed, args.rounds)
+        passes = 0
+        if not args.smoke:
+            passes = settle(workload_list, timed, samples, args.rounds, args.settle_passes)
     finally:
         loop.close()
 
@@ -280,6 +330,7 @@ def main(argv=None):
         "machine": platform.machine(),
         "peers": peer_versions(),
         "rounds": args.rounds,
+        "settle_passes": passes,
         "target_seconds": args.target,
         "clock": args.clock,
         "smoke": args.smoke,
@@ -340,6 +391,14 @@ def main(argv=None):
             f"MISSED: {report['titles'][row['workload']]}: {row['bar']} "
             f"(measured {row['median']:.3g})"
         )
+    for row in report["bars"]:
+        if not row["decided"]:
+            print(
+                f"TOO CLOSE TO CALL after {row['rounds']} rounds: "
+                f"{report['titles'][row['workload']]}: {row['bar']} (median "
+                f"{row['median']:.3g}, 95% interval {row['low']:.3g} to {row['high']:.3g}): "
+                "judged on the median, which another run may put on the other side"
+            )
     unfair = [row for row in report["peer_check"] if not row["ok"]]
     for row in unfair:
         print(

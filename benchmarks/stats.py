@@ -15,8 +15,16 @@ such an outlier). A ratio between two cases is taken **round by round** (the
 two batches ran a few milliseconds apart) and summarised the same way: the
 verdicts of the bars are judged on these medians of paired ratios, which is
 what keeps them steady when the machine is busy.
+
+A verdict is only as good as the median it is judged on, so each bar also
+gets a distribution-free 95% confidence interval of that median
+(``median_interval``: two order statistics, no assumption about the shape of
+the samples). A bar whose interval straddles it is too close to call from the
+rounds so far: the report times that workload for more rounds before it
+judges (``benchmarks/report.py``).
 """
 
+import math
 import os
 import random
 import statistics
@@ -74,6 +82,23 @@ def summarize(samples):
     kept = [s for s in samples if low <= s <= high]
     q1, median, q3 = quartiles(kept)
     return Summary(median, q1, q3, len(kept), len(samples) - len(kept))
+
+
+def median_interval(samples, z=1.96):
+    """``(low, high)``: a confidence interval of the median of ``samples`` (at least one).
+
+    The order statistics of ranks ``n/2 -+ z*sqrt(n)/2`` (1-based, rounded
+    outwards): the median's rank in a sample of ``n`` is binomial, and this is
+    its normal approximation; ``z=1.96`` gives about 95%.
+    """
+    ordered = sorted(s for s in samples if s == s)
+    if not ordered:
+        raise ValueError("no samples to bound")
+    count = len(ordered)
+    half_width = z * math.sqrt(count) / 2
+    low = max(1, math.floor(count / 2 - half_width))
+    high = min(count, math.ceil(count / 2 + half_width + 1))
+    return ordered[low - 1], ordered[high - 1]
 
 
 def paired_ratios(numerators, denominators):

@@ -1,6 +1,6 @@
 """The report command: its chart keeps every text inside the picture, a smoke
-run judges no performance bar, a missed bar fails the run, and the statistics
-reject outliers.
+run judges no performance bar, a missed bar fails the run, a bar too close to
+call gets more rounds, and the statistics reject outliers.
 
     pytest benchmarks/test_report.py
 """
@@ -13,8 +13,8 @@ from benchmarks import report as report_module
 from benchmarks.chart import SERIES as CHART_SERIES
 from benchmarks.chart import build_chart, format_ratio
 from benchmarks.report import main
-from benchmarks.stats import summarize
-from benchmarks.workloads import Bar, workloads
+from benchmarks.stats import median_interval, summarize
+from benchmarks.workloads import Bar, Workload, workloads
 
 
 def spread(ratio, width=0.05):
@@ -188,7 +188,8 @@ def test_smoke_run_judges_no_bar(quick_workloads, tmp_path, capsys):
     assert written["bars"] == []
 
 
-QUICK = ["--rounds", "3", "--target", "0.0002", "--no-chart"]
+# No settling: three rounds leave almost every bar too close to call.
+QUICK = ["--rounds", "3", "--target", "0.0002", "--no-chart", "--settle-passes", "0"]
 
 
 def test_full_run_judges_the_bars(quick_workloads, tmp_path, capsys):
@@ -202,6 +203,8 @@ def test_full_run_judges_the_bars(quick_workloads, tmp_path, capsys):
     assert written["bars"] and all("met" in bar for bar in written["bars"])
     for bar in written["bars"]:  # every figure carries its spread
         assert bar["q1"] <= bar["median"] <= bar["q3"]
+        assert bar["low"] <= bar["median"] <= bar["high"]
+        assert bar["rounds"] == 3
     for times in written["ns_per_operation"].values():
         for figure in times.values():
             assert figure["q1"] <= figure["median"] <= figure["q3"]
@@ -246,3 +249,57 @@ def test_building_every_workload_leaves_djangos_dispatcher_as_it_is():
             build()
     assert dict(vars(Signal)) == before
     assert Signal.send.__module__ == "django.dispatch.dispatcher"
+
+
+def test_median_interval():
+    """Order statistics n/2 -+ 0.98 sqrt(n), rounded outwards: ranks 14 and 28 of 41."""
+    assert median_interval([float(value) for value in range(1, 42)]) == (14.0, 28.0)
+    assert median_interval([3.0, 1.0, 2.0]) == (1.0, 3.0)
+    assert median_interval([5.0]) == (5.0, 5.0)
+
+
+class SteppingTimer:
+    """A timer whose batches take, in turn, each of ``seconds`` per operation."""
+
+    def __init__(self, *seconds):
+        self.seconds = seconds
+        self.calls = 0
+
+    def timeit(self, number):
+        self.calls += 1
+        return self.seconds[self.calls % len(self.seconds)] * number
+
+
+def test_a_bar_too_close_to_call_gets_more_rounds(capsys):
+    """Only the workload whose bar the median's interval straddles is timed again, every
+    case of it (its ratios stay paired), until ``passes`` ran; a clear bar is left as it is."""
+    close = Workload("close", "close", {"a": None, "b": None}, [Bar("a", "b", at_least=1)])
+    clear = Workload("clear", "clear", {"a": None, "b": None}, [Bar("a", "b", at_least=2)])
+    timed = {
+        ("close", "a"): (SteppingTimer(1.0, 1.3), 1, {}),
+        ("close", "b"): (SteppingTimer(1.2, 1.0, 1.1), 1, {}),
+        ("clear", "a"): (SteppingTimer(10.0), 1, {}),
+        ("clear", "b"): (SteppingTimer(1.0), 1, {}),
+    }
+    samples = report_module.measure(timed, 5)
+    passes = report_module.settle([close, clear], timed, samples, 5, passes=3)
+    assert passes == 3
+    assert len(samples["close", "a"]) == len(samples["close", "b"]) == 20
+    assert len(samples["clear", "a"]) == len(samples["clear", "b"]) == 5
+    rows = {row["workload"]: row for row in report_module.evaluate([close, clear], samples)}
+    assert rows["clear"]["decided"] and rows["clear"]["met"] and rows["clear"]["rounds"] == 5
+    assert not rows["close"]["decided"] and rows["close"]["rounds"] == 20
+    assert (
+        "too close to call: close; 5 more rounds (pass 1 of at most 3)" in capsys.readouterr().err
+    )
+
+
+def test_settling_stops_when_every_bar_is_decided():
+    clear = Workload("clear", "clear", {"a": None, "b": None}, [Bar("a", "b", at_least=2)])
+    timed = {
+        ("clear", "a"): (SteppingTimer(10.0), 1, {}),
+        ("clear", "b"): (SteppingTimer(1.0), 1, {}),
+    }
+    samples = report_module.measure(timed, 5)
+    assert report_module.settle([clear], timed, samples, 5, passes=3) == 0
+    assert len(samples["clear", "a"]) == 5

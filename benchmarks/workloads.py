@@ -33,7 +33,7 @@ if not settings.configured:
 from django.dispatch import Signal as DjangoSignal
 
 import fastsignal
-from benchmarks.stats import paired_ratios, summarize
+from benchmarks.stats import paired_ratios
 
 logging.getLogger("django.dispatch").disabled = True  # send_robust logs every failure
 
@@ -94,13 +94,14 @@ class Bar:
             return paired_ratios(samples[self.slow], samples[self.fast])
         return paired_ratios(samples[self.fast], samples[self.slow])
 
-    def measure(self, samples):
-        """A ``Summary`` (median, quartiles) of the bar's measure over the rounds."""
-        return summarize(self.values(samples))
-
     def met(self, value):
         """Whether a measured ``value`` (the median) meets the bar."""
         return value >= self.at_least if self.at_least is not None else value <= self.at_most
+
+    def decided(self, low, high):
+        """Whether a confidence interval ``low``-``high`` of the median lies on one side of
+        the bar: the verdict holds whichever value in it the median really has."""
+        return self.met(low) == self.met(high)
 
 
 @dataclass(eq=False)
