@@ -69,10 +69,15 @@ def format_conditions(report):
     return (
         f"fastsignal {report['fastsignal']} ({compiled}), Django {report['django']}, "
         f"Python {report['python']}{', ' + peers if peers else ''}; "
-        f"{report['rounds']} interleaved rounds of batches of about "
+        f"{_processes(report)}{report['rounds']} interleaved rounds of batches of about "
         f"{report['target_seconds'] * 1000:g} ms{_settled(report)}, {load_text}; "
         f"{report.get('seconds', '?')} s in all."
     )
+
+
+def _processes(report):
+    processes = report.get("processes", 1)
+    return f"{processes} processes, each " if processes > 1 else ""
 
 
 def _settled(report):

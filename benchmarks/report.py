@@ -22,7 +22,9 @@ import gc
 import json
 import os
 import platform
+import subprocess
 import sys
+import tempfile
 import time
 import timeit
 import tracemalloc
@@ -39,6 +41,8 @@ TRANSIENT_SENDS = 10_000
 ROUNDS = 41
 #: At most this many more passes of ``--rounds`` rounds for bars too close to call.
 SETTLE_PASSES = 8
+#: Fresh processes the cases are measured in, one after another (``measure_in_processes``).
+PROCESSES = 3
 TARGET = 0.001
 #: The implementation every speed-up is measured against.
 BASELINE = "django"
@@ -94,7 +98,7 @@ def measure(timed, rounds, seed=0):
     return sample(timed, rounds, seed=seed, progress=rounds_done)
 
 
-def settle(workload_list, timed, samples, rounds, passes):
+def settle(workload_list, timed, samples, rounds, passes, seed=0):
     """Time again the workloads with a bar too close to call, until none is or ``passes`` ran.
 
     Each pass times every case of those workloads for ``rounds`` more
@@ -112,10 +116,99 @@ def settle(workload_list, timed, samples, rounds, passes):
             file=sys.stderr,
             flush=True,
         )
-        more = measure({key: timed[key] for key in keys}, rounds, seed=done + 1)
+        more = measure({key: timed[key] for key in keys}, rounds, seed=seed + done + 1)
         for key in keys:
             samples[key].extend(more[key])
     return passes
+
+
+def selected_workloads(args, loop):
+    workload_list = all_workloads(loop)
+    if args.only:
+        workload_list = [w for w in workload_list if w.name in args.only]
+    return workload_list
+
+
+def measure_here(args):
+    """Set up, calibrate and time every case in this process, settling close bars.
+
+    Returns ``(workloads, samples, memory kept by dead senders, settling passes)``.
+    """
+    loop = asyncio.new_event_loop()
+    try:
+        workload_list = selected_workloads(args, loop)
+        cases = {}
+        setups = [(w, impl, setup) for w in workload_list for impl, setup in w.setups.items()]
+        for done, (workload, impl, setup) in enumerate(setups, 1):
+            progress(f"setting up {workload.name} / {impl}", done, len(setups))
+            cases[workload.name, impl] = setup()
+        peer_cases = {} if args.only else peers.cases()
+        timed = calibrated({**cases, **peer_cases}, args.target, args.clock)
+        samples = measure(timed, args.rounds, seed=args.seed)
+        passes = 0
+        if not args.smoke:
+            passes = settle(
+                workload_list, timed, samples, args.rounds, args.settle_passes, seed=args.seed
+            )
+    finally:
+        loop.close()
+    memory = {}
+    if "transient-senders" in {w.name for w in workload_list}:
+        sends = 100 if args.smoke else TRANSIENT_SENDS
+        memory = {
+            impl: retained_bytes(cases["transient-senders", impl], sends)
+            for impl in ("fastsignal", "fallback", "django", "django-cached")
+        }
+    return workload_list, samples, memory, passes
+
+
+def measure_in_processes(args):
+    """``measure_here`` in ``args.processes`` fresh processes, one after another, merged.
+
+    Each process has its own memory layout and string hashes, which move some
+    figures by more than their spread within one process, as pyperf's worker
+    processes show; the verdicts are judged on the rounds of all of them. Every
+    case's rounds stay paired within a process, so its ratios do after the merge.
+    The memory figures are the first process's.
+    """
+    forwarded = ["--rounds", str(args.rounds), "--target", str(args.target)]
+    forwarded += ["--clock", args.clock, "--settle-passes", str(args.settle_passes)]
+    for name in args.only or ():
+        forwarded += ["--only", name]
+    samples, memory, passes = {}, None, 0
+    with tempfile.TemporaryDirectory() as scratch:
+        for index in range(args.processes):
+            print(f"process {index + 1} of {args.processes}", file=sys.stderr, flush=True)
+            path = os.path.join(scratch, f"samples-{index}.json")
+            command = [sys.executable, "-m", "benchmarks.report", "--worker", path]
+            subprocess.run([*command, "--seed", str(index * 100), *forwarded], check=True)
+            with open(path) as handle:
+                written = json.load(handle)
+            for key, values in written["samples"]:
+                samples.setdefault(tuple(key), []).extend(values)
+            memory = written["memory"] if memory is None else memory
+            passes = max(passes, written["passes"])
+    loop = asyncio.new_event_loop()
+    try:
+        workload_list = selected_workloads(args, loop)
+    finally:
+        loop.close()
+    return workload_list, samples, memory, passes
+
+
+def write_worker_samples(args):
+    """``--worker PATH``: measure in this process and write what the parent merges."""
+    _, samples, memory, passes = measure_here(args)
+    with open(args.worker, "w") as handle:
+        json.dump(
+            {
+                "samples": [[list(key), values] for key, values in samples.items()],
+                "memory": memory,
+                "passes": passes,
+            },
+            handle,
+        )
+    return 0
 
 
 def retained_bytes(case, sends):
@@ -230,6 +323,14 @@ def build_parser():
         f"too close to call (default {SETTLE_PASSES})",
     )
     parser.add_argument(
+        "--processes",
+        type=int,
+        default=PROCESSES,
+        help=f"measure in this many fresh processes, one after another (default {PROCESSES})",
+    )
+    parser.add_argument("--worker", metavar="PATH", help=argparse.SUPPRESS)
+    parser.add_argument("--seed", type=int, default=0, help=argparse.SUPPRESS)
+    parser.add_argument(
         "--smoke",
         action="store_true",
         help="a few quick rounds: checks the suite runs, judges nothing",
@@ -281,9 +382,13 @@ def main(argv=None):
         return redraw(args)
     if args.update_docs:
         raise SystemExit("--update-docs works on a written report: give --from-json PATH")
+    if args.processes < 1:
+        raise SystemExit(f"--processes must be at least 1, not {args.processes}")
     output = args.output or "benchmarks/results"
     if args.smoke:
         args.rounds, args.target = 3, 0.0002
+    if args.worker:
+        return write_worker_samples(args)
     if not fastsignal.COMPILED:
         print(
             "warning: the compiled engine is not in use; 'fastsignal' runs the fallback",
@@ -293,34 +398,13 @@ def main(argv=None):
     print(describe_load(before, "before"), flush=True)
 
     started = time.perf_counter()
-    loop = asyncio.new_event_loop()
-    try:
-        workload_list = all_workloads(loop)
-        if args.only:
-            workload_list = [w for w in workload_list if w.name in args.only]
-        cases = {}
-        setups = [(w, impl, setup) for w in workload_list for impl, setup in w.setups.items()]
-        for done, (workload, impl, setup) in enumerate(setups, 1):
-            progress(f"setting up {workload.name} / {impl}", done, len(setups))
-            cases[workload.name, impl] = setup()
-        peer_cases = {} if args.only else peers.cases()
-        timed = calibrated({**cases, **peer_cases}, args.target, args.clock)
-        samples = measure(timed, args.rounds)
-        passes = 0
-        if not args.smoke:
-            passes = settle(workload_list, timed, samples, args.rounds, args.settle_passes)
-    finally:
-        loop.close()
-
-    memory = {}
-    transient = [w for w in workload_list if w.name == "transient-senders"]
-    sends = 100 if args.smoke else TRANSIENT_SENDS
-    if transient:
-        memory = {
-            impl: retained_bytes(cases[transient[0].name, impl], sends)
-            for impl in ("fastsignal", "fallback", "django", "django-cached")
-        }
+    if args.processes > 1 and not args.smoke:
+        workload_list, samples, memory, passes = measure_in_processes(args)
+    else:
+        workload_list, samples, memory, passes = measure_here(args)
     after = conditions()
+    workload_keys = {(w.name, impl) for w in workload_list for impl in w.setups}
+    peer_samples = {key: values for key, values in samples.items() if key not in workload_keys}
 
     report = {
         "fastsignal": fastsignal.__version__,
@@ -330,6 +414,7 @@ def main(argv=None):
         "machine": platform.machine(),
         "peers": peer_versions(),
         "rounds": args.rounds,
+        "processes": 1 if args.smoke else args.processes,
         "settle_passes": passes,
         "target_seconds": args.target,
         "clock": args.clock,
@@ -343,12 +428,13 @@ def main(argv=None):
         },
         "speedup_over_django": relative(workload_list, samples, BASELINE),
         "over_loop": relative(workload_list, samples, "loop", over_base=True),
-        "transient_sends": sends,
+        "transient_sends": 100 if args.smoke else TRANSIENT_SENDS,
         "transient_memory_bytes": memory,
         "bars": [] if args.smoke else evaluate(workload_list, samples),
-        "peer_check": [row.as_dict() for row in peers.check({k: samples[k] for k in peer_cases})],
+        "peer_check": [row.as_dict() for row in peers.check(peer_samples)],
     }
     report["seconds"] = round(time.perf_counter() - started)
+    sends = report["transient_sends"]
 
     print()
     print(docs_figures.format_conditions(report))

@@ -188,8 +188,10 @@ def test_smoke_run_judges_no_bar(quick_workloads, tmp_path, capsys):
     assert written["bars"] == []
 
 
-# No settling: three rounds leave almost every bar too close to call.
+# In this process (the fixture's workloads), without settling: three rounds leave
+# almost every bar too close to call.
 QUICK = ["--rounds", "3", "--target", "0.0002", "--no-chart", "--settle-passes", "0"]
+QUICK += ["--processes", "1"]
 
 
 def test_full_run_judges_the_bars(quick_workloads, tmp_path, capsys):
@@ -303,3 +305,17 @@ def test_settling_stops_when_every_bar_is_decided():
     samples = report_module.measure(timed, 5)
     assert report_module.settle([clear], timed, samples, 5, passes=3) == 0
     assert len(samples["clear", "a"]) == 5
+
+
+def test_rounds_of_every_process_are_merged(tmp_path, capsys):
+    """With --processes N, N fresh processes measure one after another, and every
+    figure and bar is taken over the rounds of all of them."""
+    command = ["--only", "send-0", "--rounds", "3", "--target", "0.0002", "--no-chart"]
+    command += ["--settle-passes", "0", "--processes", "2", "--report-only"]
+    assert main([*command, "--output", str(tmp_path)]) == 0
+    assert "process 2 of 2" in capsys.readouterr().err
+    written = json.loads((tmp_path / "report.json").read_text())
+    assert written["processes"] == 2
+    for figure in written["ns_per_operation"]["send-0"].values():
+        assert figure["kept"] + figure["rejected"] == 6
+    assert {bar["rounds"] for bar in written["bars"]} == {6}
