@@ -3,13 +3,14 @@
     python -m benchmarks.report [--rounds N] [--output DIR] [--smoke] [--report-only]
     python -m benchmarks.report --from-json docs/report.json [--output DIR] [--update-docs]
 
-Every case is timed in many short batches, interleaved with every other case
-(``benchmarks/stats.py`` says how and why): its figure is the median batch,
-with the interquartile range as its spread, outliers rejected, and a bar is
-judged on the median of round-by-round ratios. The load average is printed
-before and after, with a warning when the machine is busy. Prints the table
-of times, the speed-ups and the bars; writes ``report.json`` and
-``report.png`` into ``--output``. Exits 1 when a bar is missed (0 with
+Every case is timed in many short batches, interleaved with every other case,
+in three fresh processes one after another (``benchmarks/stats.py`` says how
+and why): its figure is the median batch, with the interquartile range as its
+spread, outliers rejected, and a bar is judged on the median of round-by-round
+ratios; a bar whose median's 95% interval straddles it gets more rounds
+first. The load average is printed before and after, with a warning when the
+machine is busy. Prints the table of times, the speed-ups and the bars; writes
+``report.json`` and ``report.png`` into ``--output``. Exits 1 when a bar is missed (0 with
 ``--report-only``). ``--smoke`` runs a few short rounds to check that
 everything runs and judges no bar. ``--from-json`` measures nothing: it draws
 the chart of a written report again, and with ``--update-docs`` rewrites the
@@ -123,6 +124,7 @@ def settle(workload_list, timed, samples, rounds, passes, seed=0):
 
 
 def selected_workloads(args, loop):
+    """Every workload of the report, or those that ``--only`` names."""
     workload_list = all_workloads(loop)
     if args.only:
         workload_list = [w for w in workload_list if w.name in args.only]
