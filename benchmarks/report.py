@@ -156,9 +156,8 @@ def measure_here(args):
         loop.close()
     memory = {}
     if "transient-senders" in {w.name for w in workload_list}:
-        sends = 100 if args.smoke else TRANSIENT_SENDS
         memory = {
-            impl: retained_bytes(cases["transient-senders", impl], sends)
+            impl: retained_bytes(cases["transient-senders", impl], transient_sends(args))
             for impl in ("fastsignal", "fallback", "django", "django-cached")
         }
     return workload_list, samples, memory, passes
@@ -211,6 +210,11 @@ def write_worker_samples(args):
             handle,
         )
     return 0
+
+
+def transient_sends(args):
+    """How many sends from dying senders the memory figures are taken over."""
+    return 100 if args.smoke else TRANSIENT_SENDS
 
 
 def retained_bytes(case, sends):
@@ -430,7 +434,7 @@ def main(argv=None):
         },
         "speedup_over_django": relative(workload_list, samples, BASELINE),
         "over_loop": relative(workload_list, samples, "loop", over_base=True),
-        "transient_sends": 100 if args.smoke else TRANSIENT_SENDS,
+        "transient_sends": transient_sends(args),
         "transient_memory_bytes": memory,
         "bars": [] if args.smoke else evaluate(workload_list, samples),
         "peer_check": [row.as_dict() for row in peers.check(peer_samples)],
