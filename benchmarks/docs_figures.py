@@ -113,9 +113,11 @@ def format_bars(report):
     lines = ["| workload | bar | measured | |", "| --- | --- | --- | --- |"]
     for row in report["bars"]:
         measured = format_ns(row) if row["bar"].endswith(" ns") else format_ratio(row, "")
-        verdict = "met" if row["met"] else "**MISSED**"
-        if not row.get("decided", True):
-            verdict += f" (too close to call after {row['rounds']} rounds)"
+        verdict = {"met": "met", "missed": "**MISSED**"}.get(
+            row["verdict"],
+            f"**too close to call** ({row['low']:.3g} to {row['high']:.3g} "
+            f"after {row['rounds']} rounds)",
+        )
         lines.append(
             f"| {report['titles'][row['workload']]} | {row['bar']} | {measured} | {verdict} |"
         )

@@ -290,7 +290,9 @@ def test_a_bar_too_close_to_call_gets_more_rounds(capsys):
     assert len(samples["clear", "a"]) == len(samples["clear", "b"]) == 5
     rows = {row["workload"]: row for row in report_module.evaluate([close, clear], samples)}
     assert rows["clear"]["decided"] and rows["clear"]["met"] and rows["clear"]["rounds"] == 5
+    assert rows["clear"]["verdict"] == "met"
     assert not rows["close"]["decided"] and rows["close"]["rounds"] == 20
+    assert rows["close"]["verdict"] == "too close to call" and not rows["close"]["met"]
     assert (
         "too close to call: close; 5 more rounds (pass 1 of at most 3)" in capsys.readouterr().err
     )
@@ -319,3 +321,50 @@ def test_rounds_of_every_process_are_merged(tmp_path, capsys):
     for figure in written["ns_per_operation"]["send-0"].values():
         assert figure["kept"] + figure["rejected"] == 6
     assert {bar["rounds"] for bar in written["bars"]} == {6}
+    assert all(len(bar["process_medians"]) == 2 for bar in written["bars"])
+
+
+def _ratio_samples(ratios):
+    """``samples`` of workload "w" whose round-by-round ratio a / b is each of ``ratios``."""
+    return {("w", "a"): [float(r) for r in ratios], ("w", "b"): [1.0] * len(ratios)}
+
+
+def test_the_spread_between_processes_widens_the_interval():
+    """Two processes whose medians lie on either side of the bar: however many rounds
+    each has, the bar is too close to call, and it is not counted as met."""
+    workload = Workload("w", "w", {"a": None, "b": None}, [Bar("a", "b", at_least=5)])
+    runs = [_ratio_samples([4.8] * 100), _ratio_samples([5.1] * 300)]
+    merged = {key: runs[0][key] + runs[1][key] for key in runs[0]}
+    (alone,) = report_module.evaluate([workload], merged)
+    assert alone["verdict"] == "met" and alone["low"] == alone["high"] == 5.1
+    (row,) = report_module.evaluate([workload], merged, runs)
+    assert row["process_medians"] == [4.8, 5.1]
+    assert (row["low"], row["high"]) == (4.8, 5.1)
+    assert row["verdict"] == "too close to call" and not row["met"] and not row["decided"]
+
+
+def test_processes_that_agree_decide_the_bar():
+    workload = Workload("w", "w", {"a": None, "b": None}, [Bar("a", "b", at_least=5)])
+    runs = [_ratio_samples([4.6, 4.7, 4.8]), _ratio_samples([4.7, 4.8, 4.9])]
+    merged = {key: runs[0][key] + runs[1][key] for key in runs[0]}
+    (row,) = report_module.evaluate([workload], merged, runs)
+    assert row["verdict"] == "missed" and row["decided"] and not row["met"]
+
+
+def test_a_bar_too_close_to_call_fails_the_run(quick_workloads, tmp_path, capsys, monkeypatch):
+    """A bar that is not shown to be met fails the run as a missed one does."""
+    real_evaluate = report_module.evaluate
+
+    def every_bar_too_close(*args):
+        rows = real_evaluate(*args)
+        for row in rows:
+            row.update(verdict="too close to call", decided=False, met=False)
+        return rows
+
+    monkeypatch.setattr(report_module, "evaluate", every_bar_too_close)
+    assert main([*QUICK, "--output", str(tmp_path)]) == 1
+    out = capsys.readouterr().out
+    assert "TOO CLOSE TO CALL after 3 rounds: send, 0 receivers" in out
+    assert "not shown to be met" in out
+    assert "**too close to call** (" in out
+    assert "MISSED:" not in out
