@@ -6,12 +6,14 @@
 Every case is timed in many short batches, interleaved with every other case,
 in five fresh processes one after another (``benchmarks/stats.py`` says how
 and why): its figure is the median batch, with the interquartile range as its
-spread, outliers rejected, and a bar is judged on the median of round-by-round
-ratios, and is met only when the median's interval (within each process and
-across processes) clears it; a bar whose interval straddles it gets more rounds
-first, and one that still does is reported too close to call. The load average is printed before and after, with a warning when the
-machine is busy. Prints the table of times, the speed-ups and the bars; writes
-``report.json`` and ``report.png`` into ``--output``. Exits 1 when a bar is missed or too close to call (0 with
+spread, outliers rejected. A bar is judged on the median of round-by-round
+ratios, and is met only when the median's interval (over the rounds, widened
+to each process's own median) clears it; a bar whose interval straddles it
+gets more rounds first, and one that still does is too close to call. The
+load average is printed before and after, with a warning when the machine is
+busy. Prints the table of times, the speed-ups and the bars; writes
+``report.json`` and ``report.png`` into ``--output``. Exits 1 when a bar is
+missed or too close to call (0 with
 ``--report-only``). ``--smoke`` runs a few short rounds to check that
 everything runs and judges no bar. ``--from-json`` measures nothing: it draws
 the chart of a written report again, and with ``--update-docs`` rewrites the
