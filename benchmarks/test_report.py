@@ -368,3 +368,15 @@ def test_a_bar_too_close_to_call_fails_the_run(quick_workloads, tmp_path, capsys
     assert "not shown to be met" in out
     assert "**too close to call** (" in out
     assert "MISSED:" not in out
+
+
+def test_an_absolute_time_is_judged_on_the_least_disturbed_process():
+    """Neighbours only add time, to a whole process: a bar in ns is judged on the
+    process with the lowest median, with that process's own interval."""
+    workload = Workload("w", "w", {"a": None}, [Bar(None, "a", at_most=1000)])
+    runs = [{("w", "a"): [1050.0, 1060.0, 1040.0]}, {("w", "a"): [700.0, 710.0, 690.0]}]
+    merged = {("w", "a"): runs[0]["w", "a"] + runs[1]["w", "a"]}
+    (row,) = report_module.evaluate([workload], merged, runs)
+    assert row["process_medians"] == [1050.0, 700.0]
+    assert (row["median"], row["low"], row["high"], row["rounds"]) == (700.0, 690.0, 710.0, 3)
+    assert row["verdict"] == "met"
