@@ -77,7 +77,14 @@ def format_conditions(report):
 
 def _processes(report):
     processes = report.get("processes", 1)
-    return f"{processes} processes, each " if processes > 1 else ""
+    text = f"{processes} processes, each " if processes > 1 else ""
+    more = report.get("more_processes", 0)
+    if more > 0:
+        text = (
+            f"{processes} processes ({more} more for the workloads with a bar too close "
+            "to call across them), each "
+        )
+    return text
 
 
 def _settled(report):

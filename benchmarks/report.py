@@ -47,6 +47,8 @@ ROUNDS = 41
 SETTLE_PASSES = 8
 #: Fresh processes the cases are measured in, one after another (``measure_in_processes``).
 PROCESSES = 5
+#: At most this many more processes for the workloads of bars still too close to call.
+MORE_PROCESSES = 10
 TARGET = 0.001
 #: The implementation every speed-up is measured against.
 BASELINE = "django"
@@ -167,7 +169,9 @@ def measure_here(args):
 
 
 def measure_in_processes(args):
-    """``measure_here`` in ``args.processes`` fresh processes, one after another.
+    """``measure_here`` in ``args.processes`` fresh processes, one after another, then
+    in up to ``args.more_processes`` more for the workloads of bars still too close
+    to call across processes.
 
     Each process has its own memory layout and string hashes, which move some
     figures by more than their spread within one process, as pyperf's worker
@@ -177,32 +181,55 @@ def measure_in_processes(args):
     keeps each process's own, for the spread between processes (``evaluate``).
     The memory figures are the first process's.
     """
-    forwarded = ["--rounds", str(args.rounds), "--target", str(args.target)]
-    forwarded += ["--clock", args.clock, "--settle-passes", str(args.settle_passes)]
-    for name in args.only or ():
-        forwarded += ["--only", name]
-    runs, memory, passes = [], None, 0
-    with tempfile.TemporaryDirectory() as scratch:
-        for index in range(args.processes):
-            print(f"process {index + 1} of {args.processes}", file=sys.stderr, flush=True)
-            path = os.path.join(scratch, f"samples-{index}.json")
-            command = [sys.executable, "-m", "benchmarks.report", "--worker", path]
-            subprocess.run([*command, "--seed", str(index * 100), *forwarded], check=True)
-            with open(path) as handle:
-                written = json.load(handle)
-            runs.append({tuple(key): values for key, values in written["samples"]})
-            memory = written["memory"] if memory is None else memory
-            passes = max(passes, written["passes"])
-    samples = {}
-    for run in runs:
-        for key, values in run.items():
-            samples.setdefault(key, []).extend(values)
     loop = asyncio.new_event_loop()
     try:
         workload_list = selected_workloads(args, loop)
     finally:
         loop.close()
-    return workload_list, samples, runs, memory, passes
+    forwarded = ["--rounds", str(args.rounds), "--target", str(args.target)]
+    forwarded += ["--clock", args.clock, "--settle-passes", str(args.settle_passes)]
+    runs, memory, passes = [], None, 0
+    with tempfile.TemporaryDirectory() as scratch:
+
+        def run_process(only):
+            nonlocal memory, passes
+            path = os.path.join(scratch, f"samples-{len(runs)}.json")
+            command = [sys.executable, "-m", "benchmarks.report", "--worker", path]
+            command += ["--seed", str(len(runs) * 100), *forwarded]
+            for name in only:
+                command += ["--only", name]
+            subprocess.run(command, check=True)
+            with open(path) as handle:
+                written = json.load(handle)
+            runs.append({tuple(key): values for key, values in written["samples"]})
+            memory = written["memory"] if memory is None else memory
+            passes = max(passes, written["passes"])
+
+        for index in range(args.processes):
+            print(f"process {index + 1} of {args.processes}", file=sys.stderr, flush=True)
+            run_process(args.only or ())
+        for extra in range(args.more_processes):
+            rows = evaluate(workload_list, merged(runs), runs)
+            close = sorted({row["workload"] for row in rows if not row["decided"]})
+            if not close:
+                break
+            print(
+                f"too close to call across processes: {', '.join(close)}; "
+                f"process {extra + 1} of at most {args.more_processes} more, for them",
+                file=sys.stderr,
+                flush=True,
+            )
+            run_process(close)
+    return workload_list, merged(runs), runs, memory, passes
+
+
+def merged(runs):
+    """The rounds of every process in ``runs``, case by case, in process order."""
+    samples = {}
+    for run in runs:
+        for key, values in run.items():
+            samples.setdefault(key, []).extend(values)
+    return samples
 
 
 def write_worker_samples(args):
@@ -249,12 +276,13 @@ def evaluate(workload_list, samples, runs=()):
     call"``) and ``met``. ``runs`` holds each process's own ``samples``.
 
     A ratio's interval is the median's 95% interval over all rounds, widened to
-    the medians of the processes when there are several. Rounds of one process
-    are not independent of each other the way processes are: they share a
-    memory layout and string hashes, and a bar near its threshold can land on
-    either side of it from one process to the next. With five processes, the
-    true median lies between the lowest and the highest process median 94% of
-    the time (1 - 2/2^5), whatever the distribution.
+    the same interval taken over the processes' own medians when there are
+    several. Rounds of one process are not independent of each other the way
+    processes are: they share a memory layout and string hashes, and a bar near
+    its threshold can land on either side of it from one process to the next.
+    Over five process medians that interval runs from the lowest to the highest
+    (the true median lies between them 94% of the time, 1 - 2/2^5, whatever
+    the distribution); with more processes it narrows to inner order statistics.
 
     An absolute time (a bar in ns) is judged on the process whose median is
     lowest, with that process's own interval. The machine's neighbours only
@@ -273,7 +301,10 @@ def evaluate(workload_list, samples, runs=()):
                 bar.fast not in workload.setups
             ):
                 continue
-            per_process = [_bar_values(bar, workload, run) for run in runs if len(runs) > 1]
+            measured_in = [run for run in runs if (workload.name, bar.fast) in run]
+            per_process = []
+            if len(measured_in) > 1:
+                per_process = [_bar_values(bar, workload, run) for run in measured_in]
             medians = [summarize(values).median for values in per_process]
             if bar.slow is None and per_process:
                 values = per_process[medians.index(min(medians))]
@@ -281,7 +312,9 @@ def evaluate(workload_list, samples, runs=()):
             else:
                 values = _bar_values(bar, workload, samples)
                 low, high = median_interval(values)
-                low, high = min([low, *medians]), max([high, *medians])
+                if medians:
+                    between_low, between_high = median_interval(medians)
+                    low, high = min(low, between_low), max(high, between_high)
             value = summarize(values)
             decided = bar.decided(low, high)
             verdict = "too close to call"
@@ -382,6 +415,13 @@ def build_parser():
         default=PROCESSES,
         help=f"measure in this many fresh processes, one after another (default {PROCESSES})",
     )
+    parser.add_argument(
+        "--more-processes",
+        type=int,
+        default=MORE_PROCESSES,
+        help="then at most this many more processes, one at a time, for the workloads of bars "
+        f"still too close to call across processes (default {MORE_PROCESSES})",
+    )
     parser.add_argument("--worker", metavar="PATH", help=argparse.SUPPRESS)
     parser.add_argument("--seed", type=int, default=0, help=argparse.SUPPRESS)
     parser.add_argument(
@@ -457,6 +497,7 @@ def main(argv=None):
     else:
         workload_list, samples, memory, passes = measure_here(args)
         runs = [samples]
+    processes = 1 if args.smoke else min(args.processes, len(runs))
     after = conditions()
     workload_keys = {(w.name, impl) for w in workload_list for impl in w.setups}
     peer_samples = {key: values for key, values in samples.items() if key not in workload_keys}
@@ -469,7 +510,8 @@ def main(argv=None):
         "machine": platform.machine(),
         "peers": peer_versions(),
         "rounds": args.rounds,
-        "processes": 1 if args.smoke else args.processes,
+        "processes": processes,
+        "more_processes": len(runs) - processes,
         "settle_passes": passes,
         "target_seconds": args.target,
         "clock": args.clock,

@@ -313,8 +313,8 @@ def test_rounds_of_every_process_are_merged(tmp_path, capsys):
     """With --processes N, N fresh processes measure one after another, and every
     figure and bar is taken over the rounds of all of them."""
     command = ["--only", "send-0", "--rounds", "3", "--target", "0.0002", "--no-chart"]
-    command += ["--settle-passes", "0", "--processes", "2", "--report-only"]
-    assert main([*command, "--output", str(tmp_path)]) == 0
+    command += ["--settle-passes", "0", "--processes", "2", "--more-processes", "0"]
+    assert main([*command, "--report-only", "--output", str(tmp_path)]) == 0
     assert "process 2 of 2" in capsys.readouterr().err
     written = json.loads((tmp_path / "report.json").read_text())
     assert written["processes"] == 2
@@ -380,3 +380,52 @@ def test_an_absolute_time_is_judged_on_the_least_disturbed_process():
     assert row["process_medians"] == [1050.0, 700.0]
     assert (row["median"], row["low"], row["high"], row["rounds"]) == (700.0, 690.0, 710.0, 3)
     assert row["verdict"] == "met"
+
+
+def test_more_processes_narrow_the_interval_between_them():
+    """Over five process medians the interval is their range; over fifteen, the 3rd to
+    the 13th: a bar the extremes straddle is decided once enough processes agree."""
+    workload = Workload("w", "w", {"a": None, "b": None}, [Bar("a", "b", at_least=1)])
+    medians = [0.99, 1.03, 1.04, 1.05, 1.06]
+    runs = [_ratio_samples([m] * 3) for m in medians]
+    (row,) = report_module.evaluate([workload], report_module.merged(runs), runs)
+    assert row["verdict"] == "too close to call" and row["low"] == 0.99
+    runs += [_ratio_samples([m] * 3) for m in (1.04, 1.05, 1.04, 1.03, 1.05, 1.04, 1.05, 0.98)]
+    runs += [_ratio_samples([1.04] * 3), _ratio_samples([1.05] * 3)]
+    (row,) = report_module.evaluate([workload], report_module.merged(runs), runs)
+    assert len(row["process_medians"]) == 15
+    assert row["verdict"] == "met" and row["low"] > 1
+
+
+def test_processes_that_measured_other_workloads_are_left_out():
+    workload = Workload("w", "w", {"a": None, "b": None}, [Bar("a", "b", at_least=1)])
+    runs = [_ratio_samples([1.2] * 3), _ratio_samples([1.3] * 3), {("other", "a"): [1.0]}]
+    (row,) = report_module.evaluate([workload], report_module.merged(runs), runs)
+    assert row["process_medians"] == [1.2, 1.3]
+
+
+def test_bars_too_close_across_processes_get_more_processes(tmp_path, capsys, monkeypatch):
+    """After --processes, more processes run, for the undecided workloads only, until
+    none is left or --more-processes ran."""
+    real_evaluate = report_module.evaluate
+
+    def settling(workload_list, samples, runs=()):
+        """send-0 is too close to call until four processes have measured it."""
+        rows = real_evaluate(workload_list, samples, runs)
+        for row in rows:
+            row["decided"] = row["workload"] != "send-0" or len(runs) >= 4
+        return rows
+
+    monkeypatch.setattr(report_module, "evaluate", settling)
+    command = ["--only", "send-0", "--only", "send-1", "--rounds", "3", "--target", "0.0002"]
+    command += ["--no-chart", "--settle-passes", "0", "--processes", "2", "--report-only"]
+    assert main([*command, "--more-processes", "5", "--output", str(tmp_path)]) == 0
+    err = capsys.readouterr().err
+    assert "too close to call across processes: send-0; process 1 of at most 5 more" in err
+    assert "process 2 of at most 5 more" in err
+    assert "process 3 of at most 5 more" not in err
+    written = json.loads((tmp_path / "report.json").read_text())
+    assert (written["processes"], written["more_processes"]) == (2, 2)
+    times = written["ns_per_operation"]
+    assert {figure["kept"] + figure["rejected"] for figure in times["send-0"].values()} == {12}
+    assert {figure["kept"] + figure["rejected"] for figure in times["send-1"].values()} == {6}
