@@ -20,8 +20,9 @@ A verdict is only as good as the median it is judged on, so each bar also
 gets a distribution-free 95% confidence interval of that median
 (``median_interval``: two order statistics, no assumption about the shape of
 the samples). A bar whose interval straddles it is too close to call from the
-rounds so far: the report times that workload for more rounds before it
-judges (``benchmarks/report.py``).
+rounds so far: the report times that workload for more rounds, and in more
+processes, before it judges, and a bar still straddled then is not met
+(``benchmarks/report.py``).
 """
 
 import math
