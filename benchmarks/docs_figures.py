@@ -165,7 +165,7 @@ def format_summary(report):
     fallback_rows = [row for row in report["bars"] if "/ fallback" in row["bar"]]
     fallback_met = sum(row["met"] for row in fallback_rows)
     text = (
-        f"With the compiled engine, a send to one function receiver is {send1:.1f}x faster "
+        f"With the compiled engine, a send to one function receiver is {send1:.2f}x faster "
         f"than with Django's `Signal`"
     )
     if connects:
