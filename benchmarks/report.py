@@ -287,7 +287,7 @@ def evaluate(workload_list, samples, runs=()):
     An absolute time (a bar in ns) is judged on the process whose median is
     lowest, with that process's own interval. The machine's neighbours only
     ever add time, and they do to a whole process: on a shared 2-core machine,
-    connect and disconnect among 10,000 moved together between 500 and 1,070 ns
+    connect and disconnect among 10,000 moved together between 490 and 1,200 ns
     from one process to the next while the ratios taken in the same rounds did
     not. The least disturbed process is the best measure of what the operation
     itself costs here; the table shows every figure over all rounds beside it.
